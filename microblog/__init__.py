@@ -1,0 +1,110 @@
+"""Microblog: a real-time microblog. `create_app()` builds the app and does no I/O."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, g, request
+from quart_auth import QuartAuth
+from quart_auth import current_user as auth_user
+from quart_wtf import CSRFProtect
+
+from microblog.settings import ROOT, Settings
+
+__all__ = ["create_app", "asgi_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    from microblog import i18n
+    from microblog.db import close_db, init_db
+    from microblog.infra import resources
+    from microblog.realtime import server as realtime
+    from microblog.services import accounts
+    from microblog.web import api, auth, errors, main, ops
+    from microblog.web.common import current_user
+
+    settings = settings or Settings.from_env()
+    app = Quart(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
+        QUART_AUTH_COOKIE_SAMESITE="Lax",
+        QUART_AUTH_DURATION=30 * 24 * 3600,
+        WTF_CSRF_ENABLED=settings.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions["settings"] = settings
+    QuartAuth(app)
+    csrf = CSRFProtect(app)
+    csrf._exempt_blueprints.append("api")  # the API authenticates with tokens, not cookies
+
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True)
+    app.jinja_env.filters["datetime"] = i18n.format_datetime
+    app.jinja_env.globals.update(
+        LANGUAGES=settings.languages, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        get_locale=i18n.get_locale)
+
+    for blueprint in (auth.bp, main.bp, api.bp, ops.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+
+    sio = realtime.create_server(settings)
+    realtime.register_handlers(sio, app)
+    app.extensions["socketio"] = sio
+
+    @app.before_serving
+    async def startup() -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        await init_db(settings.database_url, settings.db_pool_max)
+        await resources.open(settings)
+
+    @app.after_serving
+    async def shutdown() -> None:
+        await resources.close()
+        await close_db()
+
+    @app.before_request
+    async def load_user() -> None:
+        g.user = None
+        if request.path.startswith(("/static/", "/api/", "/healthz", "/readyz")):
+            return
+        user = await accounts.user_for_session(auth_user.auth_id)
+        g.user = user
+        if user is not None:
+            await accounts.touch_last_seen(user)
+        i18n.set_locale(user.locale if user and user.locale else (
+            request.cookies.get("locale") if request.cookies.get("locale")
+            in settings.languages else i18n.best_locale(
+                request.headers.get("Accept-Language"), settings.languages)))
+
+    @app.context_processor
+    def template_context() -> dict[str, Any]:
+        return {"me": current_user(), "settings": settings}
+
+    @app.after_request
+    async def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def asgi_app(app: Quart) -> Any:
+    """The Quart app wrapped in the Socket.IO server: what Hypercorn serves."""
+    from microblog.realtime.server import wrap
+
+    return wrap(app, app.extensions["socketio"])

@@ -1,0 +1,287 @@
+"""The `microblog` command: dev, serve, worker, db, seed, translate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from microblog.settings import ROOT, Settings, SettingsError
+
+log = logging.getLogger("microblog")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+def run_async(coro: Any) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+@click.group()
+@click.option("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), show_default=True)
+def main(log_level: str) -> None:
+    """Microblog: a real-time microblog."""
+    setup_logging(log_level)
+
+
+def load_settings(require_services: bool = False) -> Settings:
+    try:
+        settings = Settings.from_env()
+        if require_services:
+            settings.require_services()
+        return settings
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT")
+@click.option("--access-log/--no-access-log", default=False)
+def serve(bind: str, access_log: bool) -> None:
+    """One production instance (Hypercorn). Needs DATABASE_URL, REDIS_URL and a SECRET_KEY."""
+    settings = load_settings(require_services=True)
+    try:
+        settings.require_production_secret()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    run_async(_serve(settings, bind, access_log))
+
+
+async def _serve(settings: Settings, bind: str, access_log: bool) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from microblog import asgi_app, create_app
+
+    config = Config()
+    config.bind = [bind]
+    config.accesslog = "-" if access_log else None
+    config.errorlog = "-"
+    config.graceful_timeout = 5
+    config.keep_alive_timeout = 75
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving on http://%s", bind)
+    await hypercorn_serve(asgi_app(create_app(settings)), config,
+                          shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--concurrency", default=10, show_default=True)
+def worker(concurrency: int) -> None:
+    """The SAQ worker: emails, exports, scheduled posts."""
+    settings = load_settings(require_services=True)
+    run_async(_worker(settings, concurrency))
+
+
+async def _worker(settings: Settings, concurrency: int) -> None:
+    from microblog.jobs.worker import make_worker
+
+    w = make_worker(settings, concurrency)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(w.start())
+    await stop.wait()
+    await w.stop()
+    task.cancel()
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+def dev(bind: str) -> None:
+    """Everything for development: embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL
+    are set, migrations, the web server and a worker. Ctrl-C stops it all."""
+    from microblog.devservices import EmbeddedPostgres, EmbeddedRedis
+
+    settings = Settings.from_env()
+    instance = settings.instance_dir
+    instance.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("SECRET_KEY", _dev_secret(instance))
+    env.setdefault("INSTANCE_DIR", str(instance))
+    started: list[Any] = []
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if not settings.database_url:
+            pg = EmbeddedPostgres(instance / "postgres")
+            env["DATABASE_URL"] = pg.start()
+            started.append(pg)
+            click.echo("embedded PostgreSQL ready (data in instance/postgres)")
+        if not settings.redis_url:
+            redis = EmbeddedRedis(instance / "redis")
+            env["REDIS_URL"] = redis.start()
+            started.append(redis)
+            click.echo(f"embedded Redis ready on {env['REDIS_URL']} (data in instance/redis)")
+        _run([sys.executable, "-m", "microblog.cli", "db", "upgrade"], env)
+        command = [sys.executable, "-m", "microblog.cli"]
+        children.append(subprocess.Popen([*command, "serve", "--bind", bind], env=env))  # noqa: S603
+        children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603
+        click.echo(f"Microblog is running on http://{bind} — press Ctrl-C to stop")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        click.echo("a child process exited; stopping", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nstopping…")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for service in reversed(started):
+            service.stop()
+
+
+def _dev_secret(instance: Path) -> str:
+    """A random secret kept in instance/, so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(command, env=env, check=False)  # noqa: S603
+    if result.returncode:
+        raise click.ClickException(f"{' '.join(command[2:])} failed")
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (aerich, PostgreSQL)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every pending migration."""
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("DATABASE_URL must be set")
+    applied = run_async(migrate_database(settings.database_url))
+    click.echo(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
+
+
+@db.command()
+@click.option("--name", default="update", show_default=True)
+def migrate(name: str) -> None:
+    """Generate a migration from model changes (developers; needs an upgraded database)."""
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("DATABASE_URL must be set")
+
+    async def go() -> str | None:
+        from aerich import Command
+
+        from microblog.db import tortoise_config
+
+        async with Command(tortoise_config(settings.database_url or ""), app="models",
+                           location=str(ROOT / "migrations")) as command:
+            return await command.migrate(name, no_input=True)
+
+    click.echo(run_async(go()) or "no changes")
+
+
+async def migrate_database(database_url: str) -> list[str]:
+    from aerich import Command
+
+    from microblog.db import tortoise_config
+
+    async with Command(tortoise_config(database_url, pool_max=2), app="models",
+                       location=str(ROOT / "migrations")) as command:
+        return await command.upgrade(run_in_transaction=True)
+
+
+# --- demo data -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--users", default=100, show_default=True)
+@click.option("--posts", default=2000, show_default=True)
+@click.option("--follows", default=20, show_default=True, help="follows per user")
+@click.option("--messages", default=0, show_default=True)
+@click.option("--password", default="password", show_default=True,
+              help="every seeded user's password")
+def seed(users: int, posts: int, follows: int, messages: int, password: str) -> None:
+    """Realistic demo data, bulk-inserted (usernames user1…userN)."""
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("DATABASE_URL must be set")
+    from microblog.seed import seed as do_seed
+
+    run_async(do_seed(settings.database_url, users=users, posts=posts, follows=follows,
+                      messages=messages, password=password))
+
+
+# --- translations --------------------------------------------------------------------------
+
+
+@main.group()
+def translate() -> None:
+    """Babel catalogs: extract, update, init LANG, compile."""
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", *args])
+
+
+@translate.command()
+def update() -> None:
+    """Extract messages and update every catalog."""
+    _pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o",
+             str(ROOT / "messages.pot"), str(ROOT))
+    _pybabel("update", "-i", str(ROOT / "messages.pot"), "-d", str(ROOT / "translations"))
+
+
+@translate.command()
+@click.argument("lang")
+def init(lang: str) -> None:
+    """Start a catalog for a new language."""
+    _pybabel("init", "-i", str(ROOT / "messages.pot"), "-d", str(ROOT / "translations"),
+             "-l", lang)
+
+
+@translate.command(name="compile")
+def compile_() -> None:
+    """Compile catalogs to .mo files."""
+    _pybabel("compile", "-d", str(ROOT / "translations"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Tortoise-ORM set-up. Initialised by hand in `before_serving` (DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise
+
+MODEL_MODULES = ["microblog.models", "aerich.models"]
+
+
+def tortoise_url(database_url: str, pool_max: int = 20) -> str:
+    """Accept postgres:// and postgresql:// URLs; Tortoise wants `postgres://` (asyncpg)."""
+    parts = urlsplit(database_url)
+    scheme = "postgres" if parts.scheme in {"postgres", "postgresql", "asyncpg"} else parts.scheme
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("maxsize", str(pool_max))
+    query.setdefault("minsize", "1")
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def tortoise_config(database_url: str, pool_max: int = 20) -> dict[str, Any]:
+    return {
+        "connections": {"default": tortoise_url(database_url, pool_max)},
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str, pool_max: int = 20) -> None:
+    await Tortoise.init(
+        config=tortoise_config(database_url, pool_max), _enable_global_fallback=True
+    )
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+def _aerich_config() -> dict[str, Any]:
+    # Only the aerich command line reads this; the app passes its own settings.
+    return tortoise_config(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1/microblog"))
+
+
+AERICH_CONFIG = _aerich_config()

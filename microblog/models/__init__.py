@@ -1,0 +1,9 @@
+"""Tortoise models, one file per aggregate."""
+
+from microblog.models.post import Comment, Post
+from microblog.models.social import Follow
+from microblog.models.user import ApiToken, PasswordResetToken, User
+
+__models__ = [User, ApiToken, PasswordResetToken, Follow, Post, Comment]
+
+__all__ = ["ApiToken", "Comment", "Follow", "PasswordResetToken", "Post", "User"]

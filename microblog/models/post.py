@@ -1,0 +1,45 @@
+"""Posts and their comments."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from microblog.models.user import User
+
+POST_MAX = 280
+COMMENT_MAX = 280
+
+
+class Post(Model):
+    # bigint: ids order the timelines (monotonic, unique, index-friendly keyset)
+    id = fields.BigIntField(primary_key=True)
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="posts", on_delete=fields.CASCADE
+    )
+    body = fields.CharField(max_length=POST_MAX)
+    language = fields.CharField(max_length=8, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    comments: fields.ReverseRelation[Comment]
+
+    class Meta:
+        table = "posts"
+        # timelines read "posts by these authors, newest first"
+        indexes = (("author", "id"),)
+
+
+class Comment(Model):
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="comments", on_delete=fields.CASCADE
+    )
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="comments", on_delete=fields.CASCADE
+    )
+    body = fields.CharField(max_length=COMMENT_MAX)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "comments"
+        indexes = (("post", "id"),)

@@ -1,0 +1,85 @@
+"""Accounts: users, their API tokens and password-reset tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from microblog.models.post import Post
+    from microblog.models.social import Follow
+
+USERNAME_MAX = 32
+EMAIL_MAX = 254
+ABOUT_ME_MAX = 280
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=USERNAME_MAX)
+    # lower(username): uniqueness ignores case, lookups stay index-only
+    username_key = fields.CharField(max_length=USERNAME_MAX, unique=True)
+    email = fields.CharField(max_length=EMAIL_MAX, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    about_me = fields.CharField(max_length=ABOUT_ME_MAX, default="")
+    locale = fields.CharField(max_length=8, null=True)
+    # bumped on password change: every cookie session issued before is refused
+    session_epoch = fields.IntField(default=0)
+    last_seen = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    posts: fields.ReverseRelation[Post]
+    following_rel: fields.ReverseRelation[Follow]
+    follower_rel: fields.ReverseRelation[Follow]
+
+    class Meta:
+        table = "users"
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def auth_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    def avatar_hash(self) -> str:
+        return email_hash(self.email)
+
+    def avatar(self, size: int = 128) -> str:
+        return f"https://www.gravatar.com/avatar/{self.avatar_hash()}?d=identicon&s={size}"
+
+
+def email_hash(email: str) -> str:
+    """Gravatar's key: md5 of the trimmed, lowercased address."""
+    return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+
+
+class ApiToken(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    # sha256 of the token: a leaked table grants nothing
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_tokens"
+
+
+class PasswordResetToken(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reset_tokens", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "password_reset_tokens"

@@ -1,0 +1,1 @@
+"""Real-time: the Socket.IO server, rooms, and (later) events and publishing."""

@@ -1,0 +1,1 @@
+"""Every state change lives here, once. Handlers (pages, API, sockets) call these."""

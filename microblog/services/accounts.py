@@ -1,0 +1,286 @@
+"""Accounts: registration, authentication, profiles, API tokens, password reset."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from microblog.i18n import gettext as _
+from microblog.infra import resources
+from microblog.models import ApiToken, PasswordResetToken, User
+from microblog.models.user import ABOUT_ME_MAX, EMAIL_MAX, USERNAME_MAX
+from microblog.security import hash_password, new_token, token_digest, verify_password
+from microblog.services.errors import NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,%d}$" % USERNAME_MAX)
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+API_TOKEN_TTL = timedelta(days=30)
+RESET_TOKEN_TTL = timedelta(hours=1)
+# last_seen is written at most this often per user, not on every request
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- validation: the one place the rules live --------------------------------------------
+
+
+def clean_username(value: str | None) -> str:
+    username = (value or "").strip()
+    if not username:
+        raise ValidationFailed({"username": _("Please choose a username.")})
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed({"username": _(
+            "Usernames are 3 to %(max)d characters: letters, digits and underscores.",
+            max=USERNAME_MAX)})
+    return username
+
+
+def clean_email(value: str | None) -> str:
+    raw = (value or "").strip()
+    if not raw:
+        raise ValidationFailed({"email": _("Please enter your email address.")})
+    if len(raw) > EMAIL_MAX:
+        raise ValidationFailed({"email": _("That email address is too long.")})
+    try:
+        info = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationFailed({"email": _("That is not a valid email address.")}) from None
+    return info.normalized.lower()
+
+
+def clean_password(value: str | None, field: str = "password") -> str:
+    password = value or ""
+    if len(password) < PASSWORD_MIN:
+        raise ValidationFailed({field: _(
+            "Passwords need at least %(min)d characters.", min=PASSWORD_MIN)})
+    if len(password) > PASSWORD_MAX:
+        raise ValidationFailed({field: _("That password is too long.")})
+    return password
+
+
+def clean_about_me(value: str | None) -> str:
+    about = (value or "").strip()
+    if len(about) > ABOUT_ME_MAX:
+        raise ValidationFailed({"about_me": _(
+            "About me is limited to %(max)d characters.", max=ABOUT_ME_MAX)})
+    return about
+
+
+# --- registration and authentication ------------------------------------------------------
+
+
+async def register(username: str | None, email: str | None, password: str | None) -> User:
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for name, cleaner, value in (("username", clean_username, username),
+                                 ("email", clean_email, email),
+                                 ("password", clean_password, password)):
+        try:
+            clean[name] = cleaner(value)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if "username" in clean and await User.exists(username_key=clean["username"].lower()):
+        errors["username"] = _("That username is taken.")
+    if "email" in clean and await User.exists(email=clean["email"]):
+        errors["email"] = _("That email address is already registered.")
+    if errors:
+        raise ValidationFailed(errors)
+    password_hash = await hash_password(clean["password"])
+    try:
+        user = await User.create(
+            username=clean["username"],
+            username_key=clean["username"].lower(),
+            email=clean["email"],
+            password_hash=password_hash,
+        )
+    except IntegrityError:
+        # lost a race with a concurrent registration of the same name or address
+        raise ValidationFailed({"username": _(
+            "That username or email address is already registered.")}) from None
+    log.info("registered user %s (%s)", user.id, user.username)
+    return user
+
+
+async def authenticate(login: str | None, password: str | None) -> User | None:
+    """The user for a username (any case) or email and password, or None."""
+    login = (login or "").strip()
+    user = None
+    if login:
+        if "@" in login:
+            user = await User.get_or_none(email=login.lower())
+        else:
+            user = await User.get_or_none(username_key=login.lower())
+    ok = await verify_password(user.password_hash if user else None, password or "")
+    return user if ok and user else None
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+async def get_user(user_id: int) -> User:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
+
+
+async def get_user_by_username(username: str) -> User:
+    user = await User.get_or_none(username_key=username.lower())
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
+
+
+async def user_for_session(auth_id: str | None) -> User | None:
+    """The user behind a login cookie's auth id `<user id>:<session epoch>`, if still valid."""
+    if not auth_id:
+        return None
+    user_id, _, epoch = auth_id.partition(":")
+    if not user_id.isdigit() or not epoch.isdigit():
+        return None
+    user = await User.get_or_none(id=int(user_id))
+    if user is None or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+async def touch_last_seen(user: User) -> None:
+    current = now()
+    if current - user.last_seen >= LAST_SEEN_RESOLUTION:
+        user.last_seen = current
+        await User.filter(id=user.id).update(last_seen=current)
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+async def update_profile(user: User, username: str | None, about_me: str | None) -> User:
+    errors: dict[str, str] = {}
+    new_username = user.username
+    new_about = user.about_me
+    try:
+        new_username = clean_username(username)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        new_about = clean_about_me(about_me)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if (not errors and new_username.lower() != user.username_key
+            and await User.exists(username_key=new_username.lower())):
+        errors["username"] = _("That username is taken.")
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        await User.filter(id=user.id).update(
+            username=new_username, username_key=new_username.lower(), about_me=new_about)
+    except IntegrityError:
+        raise ValidationFailed({"username": _("That username is taken.")}) from None
+    user.username, user.username_key, user.about_me = new_username, new_username.lower(), new_about
+    return user
+
+
+def clean_locale(locale: str | None) -> str | None:
+    """A supported interface language, or None for "use the browser's"."""
+    if locale and locale not in resources.settings.languages:
+        raise ValidationFailed({"locale": _("That language is not available.")})
+    return locale or None
+
+
+async def set_locale(user: User, locale: str | None) -> None:
+    locale = clean_locale(locale)
+    user.locale = locale
+    await User.filter(id=user.id).update(locale=locale)
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+async def issue_api_token(user: User) -> tuple[str, datetime]:
+    token = new_token()
+    expires = now() + API_TOKEN_TTL
+    await ApiToken.create(user=user, token_hash=token_digest(token), expires_at=expires)
+    return token, expires
+
+
+async def user_for_api_token(token: str | None) -> User | None:
+    if not token:
+        return None
+    row = await ApiToken.get_or_none(token_hash=token_digest(token)).select_related("user")
+    if row is None or row.expires_at <= now():
+        return None
+    return row.user
+
+
+async def revoke_api_token(token: str) -> None:
+    await ApiToken.filter(token_hash=token_digest(token)).delete()
+
+
+# --- password reset -----------------------------------------------------------------------
+
+
+async def request_password_reset(email: str | None, locale: str | None = None) -> None:
+    """Email a reset link if the address is registered. Says nothing either way."""
+    try:
+        address = clean_email(email)
+    except ValidationFailed:
+        return
+    user = await User.get_or_none(email=address)
+    if user is None:
+        log.info("password reset requested for an unknown address")
+        return
+    token = new_token()
+    row = await PasswordResetToken.create(
+        user=user, token_hash=token_digest(token), expires_at=now() + RESET_TOKEN_TTL)
+    await resources.enqueue(
+        "send_password_reset_email", token_id=row.id, token=token, locale=locale)
+
+
+async def check_reset_token(token: str) -> PasswordResetToken:
+    row = await PasswordResetToken.get_or_none(token_hash=token_digest(token or ""))
+    if row is None or row.used_at is not None or row.expires_at <= now():
+        raise NotFound(_("This password reset link is invalid or has expired."))
+    return row
+
+
+async def reset_password(token: str, password: str | None) -> User:
+    row = await check_reset_token(token)
+    new_password = clean_password(password)
+    password_hash = await hash_password(new_password)
+    async with in_transaction():
+        # single use even under concurrent submits: only one UPDATE sees used_at NULL
+        claimed = await PasswordResetToken.filter(id=row.id, used_at__isnull=True).update(
+            used_at=now())
+        if not claimed:
+            raise NotFound(_("This password reset link is invalid or has expired."))
+        user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
+        await _set_password(user, password_hash)
+    return user
+
+
+async def change_password(user: User, password: str | None) -> User:
+    password_hash = await hash_password(clean_password(password))
+    async with in_transaction():
+        await _set_password(user, password_hash)
+    return user
+
+
+async def _set_password(user: User, password_hash: str) -> None:
+    """A new password ends every other session and revokes every API token."""
+    user.password_hash = password_hash
+    user.session_epoch += 1
+    await User.filter(id=user.id).update(
+        password_hash=password_hash, session_epoch=user.session_epoch)
+    await ApiToken.filter(user_id=user.id).delete()
+    await PasswordResetToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now())

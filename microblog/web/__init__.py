@@ -1,0 +1,1 @@
+"""Blueprints: auth, main (pages), api, errors."""

@@ -1,0 +1,237 @@
+"""The JSON API (DESIGN.md's table). Thin: parse, call a service, serialise."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Iterable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from quart import Blueprint, Response, g, jsonify, request, url_for
+from quart.typing import ResponseReturnValue
+
+from microblog.i18n import gettext as _
+from microblog.models import User
+from microblog.services import accounts, posts, social
+from microblog.services.errors import AuthenticationFailed, ServiceError
+from microblog.services.pagination import Page, PageRequest
+from microblog.web.serializers import post_json, user_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def error_response(status: int, message: str, error: str | None = None,
+                   **extra: Any) -> Response:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    body = {"error": error or HTTP_STATUS_CODES.get(status, "Error"), "message": message, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ServiceError)
+async def service_error(exc: ServiceError) -> Response:
+    extra = {"errors": exc.errors} if hasattr(exc, "errors") else {}
+    response = error_response(exc.status, exc.message, **extra)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        user = await accounts.user_for_api_token(bearer_token())
+        if user is None:
+            raise AuthenticationFailed(_("A valid API token is required."))
+        g.api_user = user
+        return await view(*args, **kwargs)
+
+    return wrapper
+
+
+def api_user() -> User:
+    return g.api_user  # type: ignore[no-any-return]
+
+
+async def json_body() -> dict[str, Any]:
+    data = await request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError(_("The request body must be a JSON object."))
+    return data
+
+
+def page_request() -> PageRequest:
+    return PageRequest.parse(request.args.get("page"), request.args.get("per_page"))
+
+
+def collection(page: Page[Any], items: Iterable[dict[str, Any]], endpoint: str,
+               **values: Any) -> dict[str, Any]:
+    def link(number: int) -> str:
+        return url_for(endpoint, page=number, per_page=page.per_page, **values)
+
+    return {
+        "items": list(items),
+        "_meta": {"page": page.page, "per_page": page.per_page,
+                  "total_pages": page.total_pages, "total_items": page.total_items},
+        "_links": {"self": link(page.page),
+                   "next": link(page.page + 1) if page.has_next else None,
+                   "prev": link(page.page - 1) if page.has_prev else None},
+    }
+
+
+async def user_document(user: User) -> dict[str, Any]:
+    return user_json(user, await social.counts(user))
+
+
+# --- users and tokens ---------------------------------------------------------------------
+
+
+@bp.route("/users", methods=["POST"])
+async def create_user() -> ResponseReturnValue:
+    data = await json_body()
+    user = await accounts.register(
+        _str(data.get("username")), _str(data.get("email")), _str(data.get("password")))
+    response = jsonify(await user_document(user))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_user", user_id=user.id)
+    return response
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@bp.route("/tokens", methods=["POST"])
+async def create_token() -> ResponseReturnValue:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, encoded = header.partition(" ")
+    login = password = None
+    if scheme.lower() == "basic":
+        try:
+            login, _colon, password = base64.b64decode(encoded.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            login = None
+    user = await accounts.authenticate(login, password) if login else None
+    if user is None:
+        response = error_response(401, _("Invalid username or password."))
+        response.headers["WWW-Authenticate"] = 'Basic realm="api"'
+        return response
+    token, expires = await accounts.issue_api_token(user)
+    return {"token": token, "expires_at": expires.isoformat().replace("+00:00", "Z")}
+
+
+@bp.route("/tokens", methods=["DELETE"])
+@token_required
+async def revoke_token() -> ResponseReturnValue:
+    await accounts.revoke_api_token(bearer_token() or "")
+    return "", 204
+
+
+@bp.route("/users/<int:user_id>")
+@token_required
+async def get_user(user_id: int) -> ResponseReturnValue:
+    return await user_document(await accounts.get_user(user_id))
+
+
+@bp.route("/users/<int:user_id>/posts")
+@token_required
+async def user_posts(user_id: int) -> ResponseReturnValue:
+    user = await accounts.get_user(user_id)
+    page = await posts.posts_by(user, page_request(), count=True)
+    return collection(page, map(post_json, page.items), "api.user_posts", user_id=user_id)
+
+
+@bp.route("/users/<int:user_id>/followers")
+@token_required
+async def user_followers(user_id: int) -> ResponseReturnValue:
+    user = await accounts.get_user(user_id)
+    page = await social.followers(user, page_request(), count=True)
+    return collection(page, [await user_document(u) for u in page.items],
+                      "api.user_followers", user_id=user_id)
+
+
+@bp.route("/users/<int:user_id>/following")
+@token_required
+async def user_following(user_id: int) -> ResponseReturnValue:
+    user = await accounts.get_user(user_id)
+    page = await social.following(user, page_request(), count=True)
+    return collection(page, [await user_document(u) for u in page.items],
+                      "api.user_following", user_id=user_id)
+
+
+@bp.route("/me/following/<int:user_id>", methods=["POST"])
+@token_required
+async def follow(user_id: int) -> ResponseReturnValue:
+    await social.follow(api_user(), await accounts.get_user(user_id))
+    return "", 204
+
+
+@bp.route("/me/following/<int:user_id>", methods=["DELETE"])
+@token_required
+async def unfollow(user_id: int) -> ResponseReturnValue:
+    await social.unfollow(api_user(), await accounts.get_user(user_id))
+    return "", 204
+
+
+# --- posts --------------------------------------------------------------------------------
+
+
+@bp.route("/posts", methods=["POST"])
+@token_required
+async def create_post() -> ResponseReturnValue:
+    data = await json_body()
+    post = await posts.create_post(api_user(), _str(data.get("body")))
+    response = jsonify(post_json(post))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_post", post_id=post.id)
+    return response
+
+
+@bp.route("/posts/<int:post_id>")
+@token_required
+async def get_post(post_id: int) -> ResponseReturnValue:
+    return post_json(await posts.get_post(post_id))
+
+
+@bp.route("/posts/<int:post_id>", methods=["DELETE"])
+@token_required
+async def delete_post(post_id: int) -> ResponseReturnValue:
+    await posts.delete_post(api_user(), post_id)
+    return "", 204
+
+
+@bp.route("/posts")
+@token_required
+async def explore() -> ResponseReturnValue:
+    page = await posts.page_of(posts.explore_query(), page_request(), count=True,
+                               since_id=_since_id())
+    return collection(page, map(post_json, page.items), "api.explore")
+
+
+@bp.route("/timeline")
+@token_required
+async def timeline() -> ResponseReturnValue:
+    page = await posts.page_of(posts.home_query(api_user()), page_request(), count=True,
+                               since_id=_since_id())
+    return collection(page, map(post_json, page.items), "api.timeline")
+
+
+def _since_id() -> int | None:
+    raw = request.args.get("since_id")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ServiceError(_("since_id must be a post id."))
+    return int(raw)

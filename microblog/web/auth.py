@@ -1,0 +1,109 @@
+"""Register, log in and out, reset a forgotten password."""
+
+from __future__ import annotations
+
+from quart import Blueprint, flash, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+from quart_auth import AuthUser, login_user, logout_user
+
+from microblog.i18n import get_locale
+from microblog.i18n import gettext as _
+from microblog.services import accounts
+from microblog.services.errors import ServiceError
+from microblog.web.common import apply_errors, current_user, safe_next
+from microblog.web.forms import (
+    EmptyForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetPasswordRequestForm,
+)
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+async def register() -> ResponseReturnValue:
+    if current_user():
+        return redirect(url_for("main.index"))
+    form = await RegistrationForm.create_form()
+    if await form.validate_on_submit():
+        try:
+            await accounts.register(form.username.data, form.email.data, form.password.data)
+        except ServiceError as exc:
+            apply_errors(form, exc)
+        else:
+            await flash(_("Welcome! You can sign in now."), "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return await render_template("auth/register.html", form=form, title=_("Register")), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+async def login() -> ResponseReturnValue:
+    next_page = safe_next(request.args.get("next"))
+    if current_user():
+        return redirect(next_page or url_for("main.index"))
+    form = await LoginForm.create_form()
+    status = 200
+    if await form.validate_on_submit():
+        user = await accounts.authenticate(form.username.data, form.password.data)
+        if user is None:
+            form.password.errors = [_("Invalid username or password.")]
+            status = 400
+        else:
+            login_user(AuthUser(user.auth_id), remember=bool(form.remember_me.data))
+            return redirect(next_page or url_for("main.index"))
+    elif request.method == "POST":
+        status = 400
+    return await render_template("auth/login.html", form=form, title=_("Sign in")), status
+
+
+@bp.route("/logout", methods=["POST"])
+async def logout() -> ResponseReturnValue:
+    form = await EmptyForm.create_form()
+    if await form.validate_on_submit():
+        logout_user()
+        await flash(_("You have signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+async def reset_password_request() -> ResponseReturnValue:
+    if current_user():
+        return redirect(url_for("main.index"))
+    form = await ResetPasswordRequestForm.create_form()
+    if await form.validate_on_submit():
+        await accounts.request_password_reset(form.email.data, get_locale())
+        # the same words whether or not the address is registered
+        await flash(_("If that address belongs to an account, we have emailed it "
+                      "a link to reset the password."), "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return await render_template("auth/reset_request.html", form=form,
+                                 title=_("Reset password")), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+async def reset_password(token: str) -> ResponseReturnValue:
+    try:
+        await accounts.check_reset_token(token)
+    except ServiceError as exc:
+        await flash(exc.message, "danger")
+        return redirect(url_for("auth.reset_password_request"))
+    form = await ResetPasswordForm.create_form()
+    if await form.validate_on_submit():
+        try:
+            await accounts.reset_password(token, form.password.data)
+        except ServiceError as exc:
+            if exc.status == 404:
+                await flash(exc.message, "danger")
+                return redirect(url_for("auth.reset_password_request"))
+            apply_errors(form, exc)
+        else:
+            logout_user()
+            await flash(_("Your password has been changed. Sign in with it now."), "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return await render_template("auth/reset.html", form=form,
+                                 title=_("Choose a new password")), status

@@ -1,0 +1,67 @@
+"""Small helpers every blueprint shares."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import urlsplit
+
+from quart import g, redirect, request, url_for
+from wtforms import Form
+
+from microblog.models import User
+from microblog.services.errors import ServiceError, ValidationFailed
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def current_user() -> User | None:
+    return cast(User | None, g.get("user"))
+
+
+def require_user() -> User:
+    user = current_user()
+    if user is None:  # login_required guards every caller
+        raise RuntimeError("no user in this request")
+    return user
+
+
+def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return await view(*args, **kwargs)
+
+    return wrapper
+
+
+def safe_next(target: str | None) -> str | None:
+    """`next` is honoured only for a path on this site (no scheme, host or `//`)."""
+    if not target:
+        return None
+    target = target.strip()
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def apply_errors(form: Form, exc: ServiceError) -> None:
+    """Show a service's validation errors next to the form fields they concern."""
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field or "": exc.message}
+    for name, message in errors.items():
+        field = form._fields.get(name) if name else None
+        target = field if field is not None else next(iter(form._fields.values()))
+        target.errors = [*target.errors, message]  # type: ignore[assignment]

@@ -1,0 +1,193 @@
+"""Pages: timelines, profiles, posts and comments."""
+
+from __future__ import annotations
+
+from quart import Blueprint, abort, flash, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+
+from microblog.i18n import gettext as _
+from microblog.models import User
+from microblog.services import accounts, posts, social
+from microblog.services.errors import ServiceError
+from microblog.services.pagination import PageRequest
+from microblog.web.common import apply_errors, current_user, login_required, require_user, safe_next
+from microblog.web.forms import CommentForm, EditProfileForm, EmptyForm, PostForm
+
+bp = Blueprint("main", __name__)
+
+
+def page_request() -> PageRequest:
+    return PageRequest.parse(request.args.get("page"), None)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/index", methods=["GET", "POST"])
+async def index() -> ResponseReturnValue:
+    user = current_user()
+    if user is None:
+        return await render_template("main/welcome.html", title=_("Welcome"))
+    form = await PostForm.create_form()
+    status = 200
+    if await form.validate_on_submit():
+        try:
+            await posts.create_post(user, form.post.data)
+        except ServiceError as exc:
+            apply_errors(form, exc)
+            status = 400
+        else:
+            await flash(_("Your post is now live!"), "success")
+            return redirect(url_for("main.index"))
+    elif request.method == "POST":
+        status = 400
+    page = await posts.home_timeline(user, page_request())
+    return await render_template("main/index.html", title=_("Home"), form=form, page=page,
+                                 endpoint="main.index"), status
+
+
+@bp.route("/explore")
+async def explore() -> ResponseReturnValue:
+    page = await posts.explore(page_request())
+    return await render_template("main/explore.html", title=_("Explore"), page=page,
+                                 endpoint="main.explore")
+
+
+@bp.route("/user/<username>")
+async def user(username: str) -> ResponseReturnValue:
+    profile = await accounts.get_user_by_username(username)
+    page = await posts.posts_by(profile, page_request())
+    return await render_template(
+        "main/user.html", title=profile.username, profile=profile, page=page,
+        counts=await social.counts(profile), endpoint="main.user",
+        following=await _viewer_follows(profile), form=EmptyForm())
+
+
+@bp.route("/user/<username>/followers")
+async def followers(username: str) -> ResponseReturnValue:
+    profile = await accounts.get_user_by_username(username)
+    page = await social.followers(profile, page_request())
+    return await render_template("main/people.html", profile=profile, page=page,
+                                 title=_("Followers of %(name)s", name=profile.username),
+                                 endpoint="main.followers")
+
+
+@bp.route("/user/<username>/following")
+async def following(username: str) -> ResponseReturnValue:
+    profile = await accounts.get_user_by_username(username)
+    page = await social.following(profile, page_request())
+    return await render_template("main/people.html", profile=profile, page=page,
+                                 title=_("People %(name)s follows", name=profile.username),
+                                 endpoint="main.following")
+
+
+async def _viewer_follows(profile: User) -> bool:
+    viewer = current_user()
+    return viewer is not None and viewer.id != profile.id and await social.is_following(
+        viewer, profile)
+
+
+@bp.route("/edit_profile", methods=["GET", "POST"])
+@login_required
+async def edit_profile() -> ResponseReturnValue:
+    user = require_user()
+    form = await EditProfileForm.create_form()
+    if await form.validate_on_submit():
+        try:
+            await accounts.update_profile(user, form.username.data, form.about_me.data)
+        except ServiceError as exc:
+            apply_errors(form, exc)
+        else:
+            await flash(_("Your changes have been saved."), "success")
+            return redirect(url_for("main.user", username=user.username))
+    elif request.method == "GET":
+        form.username.data = user.username
+        form.about_me.data = user.about_me
+    status = 400 if request.method == "POST" else 200
+    return await render_template("main/edit_profile.html", title=_("Edit profile"),
+                                 form=form), status
+
+
+@bp.route("/follow/<username>", methods=["POST"])
+@login_required
+async def follow(username: str) -> ResponseReturnValue:
+    return await _follow_action(username, follow=True)
+
+
+@bp.route("/unfollow/<username>", methods=["POST"])
+@login_required
+async def unfollow(username: str) -> ResponseReturnValue:
+    return await _follow_action(username, follow=False)
+
+
+async def _follow_action(username: str, follow: bool) -> ResponseReturnValue:
+    form = await EmptyForm.create_form()
+    if not await form.validate_on_submit():
+        abort(400)
+    user = require_user()
+    target = await accounts.get_user_by_username(username)
+    try:
+        if follow:
+            await social.follow(user, target)
+            await flash(_("You are following %(name)s.", name=target.username), "success")
+        else:
+            await social.unfollow(user, target)
+            await flash(_("You are not following %(name)s.", name=target.username), "info")
+    except ServiceError as exc:
+        await flash(exc.message, "danger")
+        return redirect(url_for("main.user", username=target.username)), 400
+    return redirect(safe_next(request.args.get("next"))
+                    or url_for("main.user", username=target.username))
+
+
+@bp.route("/post/<int:post_id>", methods=["GET", "POST"])
+async def post(post_id: int) -> ResponseReturnValue:
+    item = await posts.get_post(post_id)
+    form = await CommentForm.create_form()
+    status = 200
+    if request.method == "POST":
+        user = current_user()
+        if user is None:
+            return redirect(url_for("auth.login", next=request.path))
+        status = 400
+        if await form.validate_on_submit():
+            try:
+                await posts.add_comment(user, post_id, form.body.data)
+            except ServiceError as exc:
+                apply_errors(form, exc)
+            else:
+                await flash(_("Your comment has been added."), "success")
+                return redirect(url_for("main.post", post_id=post_id))
+    comments = await posts.comments(item, page_request())
+    return await render_template("main/post.html", title=_("Post"), post=item, form=form,
+                                 comments=comments, delete_form=EmptyForm()), status
+
+
+@bp.route("/post/<int:post_id>/delete", methods=["POST"])
+@login_required
+async def delete_post(post_id: int) -> ResponseReturnValue:
+    form = await EmptyForm.create_form()
+    if not await form.validate_on_submit():
+        abort(400)
+    user = require_user()
+    await posts.delete_post(user, post_id)
+    await flash(_("Your post has been deleted."), "info")
+    return redirect(url_for("main.user", username=user.username))
+
+
+@bp.route("/language", methods=["POST"])
+async def language() -> ResponseReturnValue:
+    """Choose the interface language: stored on the account, or in a cookie when signed out."""
+    form = await request.form
+    response = redirect(safe_next(form.get("next")) or url_for("main.index"))
+    user = current_user()
+    try:
+        choice = accounts.clean_locale(form.get("locale"))
+        if user is not None:
+            await accounts.set_locale(user, choice)
+    except ServiceError:
+        abort(400)
+    if choice:
+        response.set_cookie("locale", choice, max_age=365 * 86400, samesite="Lax",
+                            httponly=True)
+    else:
+        response.delete_cookie("locale")
+    return response

@@ -1,0 +1,60 @@
+"""Operations: liveness, readiness, and the local identicon fallback for avatars."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from quart import Blueprint, Response, abort
+from quart.typing import ResponseReturnValue
+from tortoise import connections
+
+from microblog.infra import resources
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.route("/healthz")
+async def healthz() -> ResponseReturnValue:
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+async def readyz() -> ResponseReturnValue:
+    failing: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), 2)
+    except Exception as exc:  # any failure means "not ready", named
+        failing["postgresql"] = type(exc).__name__
+    try:
+        if resources.redis is None:
+            raise RuntimeError("not configured")
+        await asyncio.wait_for(resources.redis.ping(), 2)
+    except Exception as exc:
+        failing["redis"] = type(exc).__name__
+    if failing:
+        return {"status": "unavailable", "failing": failing,
+                "message": "not ready: " + ", ".join(sorted(failing))}, 503
+    return {"status": "ready"}
+
+
+@bp.route("/avatar/<digest>.svg")
+async def identicon(digest: str) -> ResponseReturnValue:
+    """A 5x5 mirrored identicon drawn from the Gravatar hash, for when Gravatar is unreachable."""
+    if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+        abort(404)
+    bits = hashlib.sha256(digest.encode()).digest()
+    hue = int(digest[:3], 16) % 360
+    cells = []
+    for row in range(5):
+        for col in range(3):
+            if bits[row * 3 + col] & 1:
+                for c in {col, 4 - col}:
+                    cells.append(f'<rect x="{c + 0.5}" y="{row + 0.5}" width="1" height="1"/>')
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 6 6" shape-rendering="crispEdges">'
+        '<rect width="6" height="6" fill="#f0f0f0"/>'
+        f'<g fill="hsl({hue},55%,50%)">{"".join(cells)}</g></svg>'
+    )
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,41 @@
+"""JSON shapes of the API (DESIGN.md) — used by the API and, later, by real-time events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from microblog.models import Post, User
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # stored times are UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def user_ref(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "avatar": user.avatar(128)}
+
+
+def user_json(user: User, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "about_me": user.about_me,
+        "avatar": user.avatar(128),
+        "last_seen": iso(user.last_seen),
+        **counts,
+    }
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "body": post.body,
+        "author": user_ref(post.author),
+        "created_at": iso(post.created_at),
+        "language": post.language,
+    }
