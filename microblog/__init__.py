@@ -82,10 +82,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         g.user = user
         if user is not None:
             await accounts.touch_last_seen(user)
-        i18n.set_locale(user.locale if user and user.locale else (
-            request.cookies.get("locale") if request.cookies.get("locale")
-            in settings.languages else i18n.best_locale(
-                request.headers.get("Accept-Language"), settings.languages)))
+        i18n.set_locale(i18n.choose_locale(
+            user.locale if user else None, request.cookies.get("locale"),
+            request.headers.get("Accept-Language"), settings.languages))
 
     @app.context_processor
     def template_context() -> dict[str, Any]:

@@ -48,15 +48,16 @@ class EmbeddedPostgres:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
-        exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"  # noqa: S608
+        exists = self._server.psql(query)
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{self.database}";')
         return self.url(self.database)
 
     def url(self, database: str) -> str:
         socket_dir = self._server.get_postmaster_info().socket_dir
-        return f"postgres://postgres@localhost/{database}?host={socket_dir}"
+        # no host part: a hostname in the URL would override the socket directory in ?host=
+        return f"postgres://postgres@/{database}?host={socket_dir}"
 
     def stop(self) -> None:
         if self._server is not None:

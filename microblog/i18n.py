@@ -89,6 +89,15 @@ def best_locale(accept_language: str | None, supported: Sequence[str]) -> str:
     return DEFAULT_LOCALE
 
 
+def choose_locale(user_choice: str | None, cookie_choice: str | None,
+                  accept_language: str | None, supported: Sequence[str]) -> str:
+    """The user's stored choice, then the signed-out visitor's cookie, then Accept-Language."""
+    for choice in (user_choice, cookie_choice):
+        if choice and choice in supported:
+            return choice
+    return best_locale(accept_language, supported)
+
+
 def format_datetime(value: Any, format: str = "medium") -> str:  # noqa: A002
     return _format_datetime(value, format=format, locale=Locale.parse(get_locale()))
 

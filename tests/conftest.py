@@ -100,7 +100,7 @@ class Mailbox:
         self.messages.append(message)  # type: ignore[arg-type]
         return "250 OK"
 
-    async def wait_for(self, to: str, timeout: float = 20.0) -> EmailMessage:
+    async def wait_for(self, to: str, timeout: float = 20.0) -> EmailMessage:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:
@@ -212,9 +212,11 @@ class Server:
 def server(settings: Settings, worker: Any) -> Iterator[Server]:
     """A real `microblog serve` instance (Hypercorn), for browsers and socket clients."""
     port = free_port()
+    # the Socket.IO origin check allows the public URL's origin: this server's own
+    env = {**settings_env(settings), "PUBLIC_URL": f"http://127.0.0.1:{port}"}
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "microblog.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        env=settings_env(settings), cwd=ROOT)
+        env=env, cwd=ROOT)
     wait_for_port(port, timeout=30)
     yield Server(f"http://127.0.0.1:{port}", proc)
     proc.terminate()

@@ -19,7 +19,7 @@ from microblog.services.errors import NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,%d}$" % USERNAME_MAX)
+USERNAME_RE = re.compile(rf"^[A-Za-z0-9_]{{3,{USERNAME_MAX}}}$")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 API_TOKEN_TTL = timedelta(days=30)

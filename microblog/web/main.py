@@ -20,8 +20,8 @@ def page_request() -> PageRequest:
     return PageRequest.parse(request.args.get("page"), None)
 
 
-@bp.route("/", methods=["GET", "POST"])
 @bp.route("/index", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])  # registered first: url_for gives "/"
 async def index() -> ResponseReturnValue:
     user = current_user()
     if user is None:

@@ -29,7 +29,7 @@ async def readyz() -> ResponseReturnValue:
     try:
         if resources.redis is None:
             raise RuntimeError("not configured")
-        await asyncio.wait_for(resources.redis.ping(), 2)
+        await asyncio.wait_for(resources.redis.ping(), 2)  # type: ignore[arg-type]
     except Exception as exc:
         failing["redis"] = type(exc).__name__
     if failing:

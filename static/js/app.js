@@ -18,3 +18,10 @@ for (const counter of document.querySelectorAll("[data-counter-for]")) {
   area.addEventListener("input", update);
   update();
 }
+
+// Avatars render as local identicons (pages work offline); when Gravatar answers, use it.
+for (const img of document.querySelectorAll("img.avatar[data-gravatar]")) {
+  const probe = new Image();
+  probe.onload = () => { img.src = probe.src; };
+  probe.src = img.dataset.gravatar;
+}

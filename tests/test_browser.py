@@ -1,0 +1,46 @@
+"""Real headless Chromium against a real `microblog serve`: what a person does first."""
+
+from tests.conftest import artifact
+
+
+async def register_and_login(page, base, username):
+    await page.goto(f"{base}/auth/register")
+    await page.fill("#username", username)
+    await page.fill("#email", f"{username}@example.com")
+    await page.fill("#password", "browser pass 1")
+    await page.fill("#password2", "browser pass 1")
+    await page.click("#submit")
+    await page.wait_for_url(f"{base}/auth/login")
+    assert "You can sign in now" in await page.inner_text(".alert")
+    await page.fill("#username", username)
+    await page.fill("#password", "browser pass 1")
+    await page.click("#submit")
+    await page.wait_for_url(f"{base}/")
+    assert f"Hi, {username}!" in await page.inner_text("h1")
+
+
+async def test_register_post_follow_and_read_the_timeline(server, browser, db):
+    base = server.url
+    alice_ctx = await browser.new_context(viewport={"width": 1100, "height": 900})
+    bob_ctx = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    alice, bob = await alice_ctx.new_page(), await bob_ctx.new_page()
+    try:
+        await register_and_login(alice, base, "alice")
+        await alice.fill("#post", "Hello <world> from Alice's browser")
+        await alice.click("#submit")
+        await alice.wait_for_selector("article.post")
+        assert "Hello <world> from Alice's browser" in await alice.inner_text("article.post")
+        await alice.screenshot(path=artifact("alice-home.png"), full_page=True)
+
+        await register_and_login(bob, base, "bob")
+        assert "Hello <world>" not in await bob.inner_text("main")
+        await bob.goto(f"{base}/user/alice")
+        await bob.click("button:has-text('Follow')")
+        assert "You are following alice." in await bob.inner_text(".alert")
+        assert "1 followers" in " ".join((await bob.inner_text("main")).split())
+        await bob.goto(f"{base}/")
+        assert "Hello <world> from Alice's browser" in await bob.inner_text("#timeline")
+        await bob.screenshot(path=artifact("bob-home-phone.png"), full_page=True)
+    finally:
+        await alice_ctx.close()
+        await bob_ctx.close()

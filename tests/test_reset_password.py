@@ -1,0 +1,62 @@
+"""Password reset end to end: a real worker sends the email to a real SMTP server."""
+
+import re
+
+from microblog.models import PasswordResetToken
+from tests.helpers import login, make_user, page, submit
+
+GENERIC = "If that address belongs to an account, we have emailed it"
+
+
+async def test_reset_email_arrives_and_its_link_works_exactly_once(client, worker, mailbox):
+    await make_user("alice", "old password 1", email="alice@example.com")
+    response = await submit(client, "/auth/reset", {"email": "Alice@Example.com"})
+    assert response.status_code == 302
+    _s, html = await page(client, response.location)
+    assert GENERIC in html
+
+    message = await mailbox.wait_for("alice@example.com")
+    assert "Reset your password" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    html_body = message.get_body(("html",)).get_content()
+    link = re.search(r"http://127\.0\.0\.1:5000(/auth/reset/[\w-]+)", text).group(1)
+    assert link in html_body
+
+    response = await submit(client, link, {"password": "new password 2",
+                                           "password2": "new password 2"})
+    assert response.status_code == 302 and response.location.endswith("/auth/login")
+    await login(client, "alice", "new password 2")
+
+    # the link is single-use
+    other = client.app.test_client()
+    response = await other.get(link)
+    assert response.status_code == 302 and response.location.endswith("/auth/reset")
+    bad = await submit(other, "/auth/login", {"username": "alice",
+                                              "password": "old password 1"})
+    assert bad.status_code == 400
+
+
+async def test_reset_request_says_the_same_for_unknown_addresses(client, worker, mailbox):
+    before = len(mailbox.messages)
+    response = await submit(client, "/auth/reset", {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    _s, html = await page(client, response.location)
+    assert GENERIC in html
+    assert await PasswordResetToken.all().count() == 0
+    assert len(mailbox.messages) == before
+
+
+async def test_reset_with_weak_password_keeps_the_token(client, worker, mailbox):
+    await make_user("bob", "old password 1", email="bob@example.com")
+    await submit(client, "/auth/reset", {"email": "bob@example.com"})
+    message = await mailbox.wait_for("bob@example.com")
+    link = re.search(r"(/auth/reset/[\w-]+)", message.get_body(("plain",)).get_content())
+    response = await submit(client, link.group(1), {"password": "short", "password2": "short"})
+    assert response.status_code == 400
+    assert "at least 8 characters" in await response.get_data(as_text=True)
+    assert (await PasswordResetToken.get()).used_at is None
+
+
+async def test_forged_reset_link_is_refused(client):
+    response = await client.get("/auth/reset/not-a-real-token")
+    assert response.status_code == 302 and response.location.endswith("/auth/reset")
