@@ -34,7 +34,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check microblog tests bench asgi.py
+	$(BIN)/ruff check .
 	$(BIN)/mypy microblog
 
 bench: install

@@ -157,8 +157,9 @@ async def post(post_id: int) -> ResponseReturnValue:
                 await flash(_("Your comment has been added."), "success")
                 return redirect(url_for("main.post", post_id=post_id))
     comments = await posts.comments(item, page_request())
-    return await render_template("main/post.html", title=_("Post"), post=item, form=form,
-                                 comments=comments, delete_form=EmptyForm()), status
+    return await render_template(
+        "main/post.html", title=_("Post by %(name)s", name=item.author.username), post=item,
+        form=form, comments=comments, delete_form=EmptyForm()), status
 
 
 @bp.route("/post/<int:post_id>/delete", methods=["POST"])
