@@ -1,5 +1,6 @@
 """The `microblog` command's data tools, and the mail outbox used without MAIL_SERVER."""
 
+import asyncio
 import subprocess
 import sys
 from email import message_from_bytes, policy
@@ -11,12 +12,16 @@ from tests.conftest import settings_env
 from tests.helpers import make_user
 
 
+async def run_cli(settings, *args):
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "microblog.cli", *args],
+        env=settings_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
 async def test_seed_bulk_inserts_users_follows_and_posts(settings, db):
     await make_user("existing")
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "microblog.cli", "seed", "--users", "30", "--posts", "500",
-         "--follows", "5", "--messages", "0"],
-        env=settings_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = await run_cli(settings, "seed", "--users", "30", "--posts", "500",
+                           "--follows", "5", "--messages", "0")
     assert result.returncode == 0, result.stderr
     assert await User.all().count() == 31
     assert await Post.all().count() == 500
@@ -32,9 +37,7 @@ async def test_seed_bulk_inserts_users_follows_and_posts(settings, db):
 
 
 async def test_db_upgrade_is_idempotent(settings):
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "microblog.cli", "db", "upgrade"],
-        env=settings_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = await run_cli(settings, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
 
