@@ -271,9 +271,13 @@ async def test_locale_from_accept_language_then_user_choice(client):
     _s, html = await page(client, "/auth/login")
     assert "Sign in" in html
     response = await client.get("/auth/login", headers={"Accept-Language": "es-ES,es;q=0.9"})
-    assert 'lang="es"' in await response.get_data(as_text=True)
+    html = await response.get_data(as_text=True)
+    assert 'lang="es"' in html and "Iniciar sesión" in html
     response = await client.get("/auth/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    assert 'lang="zh"' in await response.get_data(as_text=True)
+    html = await response.get_data(as_text=True)
+    assert 'lang="zh"' in html and "登录" in html
+    response = await client.get("/auth/login", headers={"Accept-Language": "fr, es;q=0.5"})
+    assert 'lang="es"' in await response.get_data(as_text=True)
     await login(client)
     _s, html = await page(client, "/")
     response = await client.post("/language", form={
