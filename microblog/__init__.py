@@ -23,8 +23,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.infra import resources
     from microblog.realtime import server as realtime
     from microblog.services import accounts
-    from microblog.web import api, auth, errors, main, ops
-    from microblog.web.common import current_user
+    from microblog.web import api, auth, errors, main, ops, rendering
 
     settings = settings or Settings.from_env()
     app = Quart(__name__, template_folder=str(ROOT / "templates"),
@@ -56,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     for blueprint in (auth.bp, main.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
+    rendering.install(app)
 
     sio = realtime.create_server(settings)
     realtime.register_handlers(sio, app)
@@ -85,10 +85,6 @@ def create_app(settings: Settings | None = None) -> Quart:
         i18n.set_locale(i18n.choose_locale(
             user.locale if user else None, request.cookies.get("locale"),
             request.headers.get("Accept-Language"), settings.languages))
-
-    @app.context_processor
-    def template_context() -> dict[str, Any]:
-        return {"me": current_user(), "settings": settings}
 
     @app.after_request
     async def security_headers(response: Any) -> Any:

@@ -49,12 +49,16 @@ class User(Model):
         return email_hash(self.email)
 
     def avatar(self, size: int = 128) -> str:
-        return f"https://www.gravatar.com/avatar/{self.avatar_hash()}?d=identicon&s={size}"
+        return gravatar_url(self.email, size)
 
 
 def email_hash(email: str) -> str:
     """Gravatar's key: md5 of the trimmed, lowercased address."""
     return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+
+
+def gravatar_url(email: str, size: int = 128) -> str:
+    return f"https://www.gravatar.com/avatar/{email_hash(email)}?d=identicon&s={size}"
 
 
 class ApiToken(Model):

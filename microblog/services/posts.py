@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import py3langid
-from tortoise.expressions import Q, Subquery
-from tortoise.queryset import QuerySet
+from tortoise import connections
 
 from microblog.i18n import gettext as _
-from microblog.models import Comment, Follow, Post, User
+from microblog.models import Comment, Post, User
 from microblog.models.post import COMMENT_MAX, POST_MAX
+from microblog.models.user import email_hash, gravatar_url
 from microblog.services.errors import Forbidden, NotFound, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
 
@@ -76,40 +79,90 @@ async def comments(post: Post, req: PageRequest) -> Page[Comment]:
 
 
 # --- timelines ----------------------------------------------------------------------------
+#
+# Timelines are read with one hand-written query into light views rather than ORM objects:
+# building Tortoise models for 25 posts and their authors cost four times the query itself.
 
 
-def home_query(user: User) -> QuerySet[Post]:
+@dataclass(frozen=True, slots=True)
+class AuthorView:
+    id: int
+    username: str
+    email: str
+
+    def avatar_hash(self) -> str:
+        return email_hash(self.email)
+
+    def avatar(self, size: int = 128) -> str:
+        return gravatar_url(self.email, size)
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    id: int
+    body: str
+    language: str
+    created_at: datetime
+    author: AuthorView
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Which posts: a WHERE clause over `posts p` and its parameters."""
+
+    where: str
+    params: tuple[Any, ...] = ()
+
+
+def home_scope(user: User) -> Timeline:
     """Own posts plus followed users' posts; each post once, however it qualifies."""
-    followed = Follow.filter(follower_id=user.id).values("followed_id")
-    return Post.filter(Q(author_id=user.id) | Q(author_id__in=Subquery(followed)))
+    return Timeline("(p.author_id = $1 OR p.author_id IN "
+                    "(SELECT followed_id FROM follows WHERE follower_id = $1))", (user.id,))
 
 
-def explore_query() -> QuerySet[Post]:
-    return Post.all()
+def explore_scope() -> Timeline:
+    return Timeline("TRUE")
 
 
-def user_posts_query(user: User) -> QuerySet[Post]:
-    return Post.filter(author_id=user.id)
+def user_scope(user: User) -> Timeline:
+    return Timeline("p.author_id = $1", (user.id,))
 
 
-async def page_of(query: QuerySet[Post], req: PageRequest, count: bool = False,
-                  since_id: int | None = None) -> Page[Post]:
+async def read_timeline(scope: Timeline, req: PageRequest, count: bool = False,
+                        since_id: int | None = None) -> Page[PostView]:
     """Newest first. `since_id` keeps only posts newer than it (filling a gap)."""
+    where, params = scope.where, list(scope.params)
     if since_id is not None:
-        query = query.filter(id__gt=since_id)
-    rows = await (query.order_by("-id").offset(req.offset).limit(req.per_page + 1)
-                  .select_related("author"))
-    total = await query.count() if count else None
-    return Page(rows[: req.per_page], req.page, req.per_page, len(rows) > req.per_page, total)
+        params.append(since_id)
+        where = f"{where} AND p.id > ${len(params)}"
+    params.extend([req.per_page + 1, req.offset])
+    conn = connections.get("default")
+    # `where` comes from the scopes above, never from input; values travel as parameters
+    sql = (  # noqa: S608
+        "SELECT p.id, p.body, p.language, p.created_at, p.author_id, u.username, u.email "
+        f"FROM posts p JOIN users u ON u.id = p.author_id WHERE {where} "
+        f"ORDER BY p.id DESC LIMIT ${len(params) - 1} OFFSET ${len(params)}")
+    rows = await conn.execute_query_dict(sql, params)
+    items = [PostView(r["id"], r["body"], r["language"], r["created_at"],
+                      AuthorView(r["author_id"], r["username"], r["email"]))
+             for r in rows[: req.per_page]]
+    total = None
+    if count:
+        result = await conn.execute_query_dict(
+            f"SELECT count(*) AS n FROM posts p WHERE {where}", params[:-2])  # noqa: S608
+        total = int(result[0]["n"])
+    return Page(items, req.page, req.per_page, len(rows) > req.per_page, total)
 
 
-async def home_timeline(user: User, req: PageRequest, count: bool = False) -> Page[Post]:
-    return await page_of(home_query(user), req, count)
+async def home_timeline(user: User, req: PageRequest, count: bool = False,
+                        since_id: int | None = None) -> Page[PostView]:
+    return await read_timeline(home_scope(user), req, count, since_id)
 
 
-async def explore(req: PageRequest, count: bool = False) -> Page[Post]:
-    return await page_of(explore_query(), req, count)
+async def explore(req: PageRequest, count: bool = False,
+                  since_id: int | None = None) -> Page[PostView]:
+    return await read_timeline(explore_scope(), req, count, since_id)
 
 
-async def posts_by(user: User, req: PageRequest, count: bool = False) -> Page[Post]:
-    return await page_of(user_posts_query(user), req, count)
+async def posts_by(user: User, req: PageRequest, count: bool = False) -> Page[PostView]:
+    return await read_timeline(user_scope(user), req, count)

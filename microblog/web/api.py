@@ -215,16 +215,15 @@ async def delete_post(post_id: int) -> ResponseReturnValue:
 @bp.route("/posts")
 @token_required
 async def explore() -> ResponseReturnValue:
-    page = await posts.page_of(posts.explore_query(), page_request(), count=True,
-                               since_id=_since_id())
+    page = await posts.explore(page_request(), count=True, since_id=_since_id())
     return collection(page, map(post_json, page.items), "api.explore")
 
 
 @bp.route("/timeline")
 @token_required
 async def timeline() -> ResponseReturnValue:
-    page = await posts.page_of(posts.home_query(api_user()), page_request(), count=True,
-                               since_id=_since_id())
+    page = await posts.home_timeline(api_user(), page_request(), count=True,
+                                     since_id=_since_id())
     return collection(page, map(post_json, page.items), "api.timeline")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, flash, redirect, render_template, request, url_for
+from quart import Blueprint, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, login_user, logout_user
 
@@ -18,6 +18,7 @@ from microblog.web.forms import (
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
+from microblog.web.rendering import render
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -36,7 +37,7 @@ async def register() -> ResponseReturnValue:
             await flash(_("Welcome! You can sign in now."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    return await render_template("auth/register.html", form=form, title=_("Register")), status
+    return await render("auth/register.html", form=form, title=_("Register")), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,7 +57,7 @@ async def login() -> ResponseReturnValue:
             return redirect(next_page or url_for("main.index"))
     elif request.method == "POST":
         status = 400
-    return await render_template("auth/login.html", form=form, title=_("Sign in")), status
+    return await render("auth/login.html", form=form, title=_("Sign in")), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -80,7 +81,7 @@ async def reset_password_request() -> ResponseReturnValue:
                       "a link to reset the password."), "info")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    return await render_template("auth/reset_request.html", form=form,
+    return await render("auth/reset_request.html", form=form,
                                  title=_("Reset password")), status
 
 
@@ -105,5 +106,5 @@ async def reset_password(token: str) -> ResponseReturnValue:
             await flash(_("Your password has been changed. Sign in with it now."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    return await render_template("auth/reset.html", form=form,
+    return await render("auth/reset.html", form=form,
                                  title=_("Choose a new password")), status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, render_template
+from quart import Quart
 from quart.typing import ResponseReturnValue
 from quart_wtf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -13,6 +13,7 @@ from microblog.i18n import gettext as _
 from microblog.services.errors import ServiceError
 from microblog.web.api import error_response
 from microblog.web.common import wants_json
+from microblog.web.rendering import render
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ async def render_error(status: int, message: str | None = None) -> ResponseRetur
     message = message or messages().get(status, _("Something went wrong."))
     if wants_json():
         return error_response(status, message)
-    return await render_template("errors/error.html", status=status, message=message,
+    return await render("errors/error.html", status=status, message=message,
                                  title=str(status)), status
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, flash, redirect, render_template, request, url_for
+from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
 from microblog.i18n import gettext as _
@@ -12,6 +12,7 @@ from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
 from microblog.web.common import apply_errors, current_user, login_required, require_user, safe_next
 from microblog.web.forms import CommentForm, EditProfileForm, EmptyForm, PostForm
+from microblog.web.rendering import render
 
 bp = Blueprint("main", __name__)
 
@@ -25,7 +26,7 @@ def page_request() -> PageRequest:
 async def index() -> ResponseReturnValue:
     user = current_user()
     if user is None:
-        return await render_template("main/welcome.html", title=_("Welcome"))
+        return await render("main/welcome.html", title=_("Welcome"))
     form = await PostForm.create_form()
     status = 200
     if await form.validate_on_submit():
@@ -40,14 +41,14 @@ async def index() -> ResponseReturnValue:
     elif request.method == "POST":
         status = 400
     page = await posts.home_timeline(user, page_request())
-    return await render_template("main/index.html", title=_("Home"), form=form, page=page,
+    return await render("main/index.html", title=_("Home"), form=form, page=page,
                                  endpoint="main.index"), status
 
 
 @bp.route("/explore")
 async def explore() -> ResponseReturnValue:
     page = await posts.explore(page_request())
-    return await render_template("main/explore.html", title=_("Explore"), page=page,
+    return await render("main/explore.html", title=_("Explore"), page=page,
                                  endpoint="main.explore")
 
 
@@ -55,7 +56,7 @@ async def explore() -> ResponseReturnValue:
 async def user(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await posts.posts_by(profile, page_request())
-    return await render_template(
+    return await render(
         "main/user.html", title=profile.username, profile=profile, page=page,
         counts=await social.counts(profile), endpoint="main.user",
         following=await _viewer_follows(profile), form=EmptyForm())
@@ -65,7 +66,7 @@ async def user(username: str) -> ResponseReturnValue:
 async def followers(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await social.followers(profile, page_request())
-    return await render_template("main/people.html", profile=profile, page=page,
+    return await render("main/people.html", profile=profile, page=page,
                                  title=_("Followers of %(name)s", name=profile.username),
                                  endpoint="main.followers")
 
@@ -74,7 +75,7 @@ async def followers(username: str) -> ResponseReturnValue:
 async def following(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await social.following(profile, page_request())
-    return await render_template("main/people.html", profile=profile, page=page,
+    return await render("main/people.html", profile=profile, page=page,
                                  title=_("People %(name)s follows", name=profile.username),
                                  endpoint="main.following")
 
@@ -102,7 +103,7 @@ async def edit_profile() -> ResponseReturnValue:
         form.username.data = user.username
         form.about_me.data = user.about_me
     status = 400 if request.method == "POST" else 200
-    return await render_template("main/edit_profile.html", title=_("Edit profile"),
+    return await render("main/edit_profile.html", title=_("Edit profile"),
                                  form=form), status
 
 
@@ -157,7 +158,7 @@ async def post(post_id: int) -> ResponseReturnValue:
                 await flash(_("Your comment has been added."), "success")
                 return redirect(url_for("main.post", post_id=post_id))
     comments = await posts.comments(item, page_request())
-    return await render_template(
+    return await render(
         "main/post.html", title=_("Post by %(name)s", name=item.author.username), post=item,
         form=form, comments=comments, delete_form=EmptyForm()), status
 

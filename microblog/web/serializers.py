@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from microblog.models import Post, User
+from microblog.models import User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -31,7 +31,8 @@ def user_json(user: User, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def post_json(post: Post) -> dict[str, Any]:
+def post_json(post: Any) -> dict[str, Any]:
+    """A Post or a timeline PostView."""
     return {
         "id": post.id,
         "body": post.body,

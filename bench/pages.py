@@ -1,0 +1,342 @@
+"""Throughput and latency of the main HTML pages for a signed-in user, measured with wrk.
+
+    .venv/bin/python bench/pages.py [--duration 15] [--connections 32] [--pages home,explore]
+
+Creates a throw-away database, seeds it (1000 users, 100k posts, 50 follows each), starts one
+`microblog serve` instance, signs in through the login form, then runs wrk against each page
+with the login cookies. Prints one row per page. Everything it created is removed at the end.
+
+Which PostgreSQL / Redis: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, else servers on
+127.0.0.1:5432 / 127.0.0.1:6379 when they answer, else embedded ones (or always embedded with
+--embedded). With --profile-dir DIR, py-spy samples the server while wrk runs and a summary of
+where the server's CPU time goes is printed (sampling slows the server a little).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/pages.py`
+
+from bench.common import (  # noqa: E402 - after the sys.path line above
+    VENV_BIN,
+    BenchError,
+    Server,
+    WrkResult,
+    asyncpg_dsn,
+    base_env,
+    clear_redis_namespace,
+    fresh_database,
+    log,
+    login,
+    microblog_cli,
+    raise_on_sigterm,
+    run_wrk,
+    serve,
+    services,
+    terminate,
+)
+
+PASSWORD = "password"  # noqa: S105 - `microblog seed` gives every user this password
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    path: Callable[[str], str]  # username -> path
+    marker: Callable[[str], str]  # username -> text a signed-in response must contain
+
+
+PAGES: dict[str, PageSpec] = {
+    "home": PageSpec("home", lambda u: "/", lambda u: f"Hi, {u}!"),
+    "explore": PageSpec("explore", lambda u: "/explore", lambda u: f'data-username="{u}"'),
+    "profile": PageSpec("profile", lambda u: f"/user/{u}", lambda u: f'data-username="{u}"'),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per page")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="seconds of unmeasured load per page first (pool, templates)")
+    parser.add_argument("--pages", default=",".join(PAGES),
+                        help=f"comma-separated subset of {', '.join(PAGES)}")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--follows", type=int, default=50)
+    parser.add_argument("--embedded", action="store_true",
+                        help="always start embedded PostgreSQL and Redis")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="sample the server with py-spy during each measured run and "
+                             "write collapsed stacks (speedscope.app opens them) here")
+    args = parser.parse_args(argv)
+    args.pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in args.pages if p not in PAGES]
+    if unknown or not args.pages:
+        parser.error(f"--pages: unknown {unknown or 'empty'}; choose from {', '.join(PAGES)}")
+    if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.warmup < 0:
+        parser.error("--duration, --connections and --threads must be positive")
+    return args
+
+
+async def pick_user(database_url: str) -> tuple[str, int]:
+    """The seeded user whose home timeline has the most posts from followed users."""
+    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
+    try:
+        row = await conn.fetchrow(
+            "SELECT u.username, count(p.id) AS n FROM users u "
+            "JOIN follows f ON f.follower_id = u.id JOIN posts p ON p.author_id = f.followed_id "
+            "GROUP BY u.id, u.username ORDER BY n DESC, u.id LIMIT 1")
+        if row is None:  # no follows at all: any user will do
+            row = await conn.fetchrow("SELECT username, 0 AS n FROM users ORDER BY id LIMIT 1")
+    finally:
+        await conn.close()
+    if row is None:
+        raise BenchError("the seeded database has no users")
+    return str(row["username"]), int(row["n"])
+
+
+def check_page(server: Server, path: str, cookie: str, marker: str) -> int:
+    """One GET must answer 200 with the signed-in content; returns the body size."""
+    response = httpx.get(server.url + path, headers={"Cookie": cookie}, timeout=30.0,
+                         follow_redirects=False)
+    if response.status_code != 200:
+        raise BenchError(f"GET {path} answered {response.status_code} "
+                         f"(location: {response.headers.get('location')})")
+    if marker not in response.text:
+        raise BenchError(f"GET {path} is not the signed-in page: {marker!r} is missing")
+    return len(response.content)
+
+
+# --- py-spy ----------------------------------------------------------------------------------
+
+
+def py_spy() -> str | None:
+    candidate = VENV_BIN / "py-spy"
+    return str(candidate) if candidate.exists() else shutil.which("py-spy")
+
+
+def start_profiler(executable: str, pid: int, seconds: int,
+                   out: Path) -> subprocess.Popen[bytes]:
+    # Blocking sampling (the default) at a modest rate: --nonblocking costs less but tears
+    # about a third of the stacks, which misattributes time. --threads labels each stack with
+    # its thread, so the event loop thread can be told from the (mostly idle) thread pool.
+    # raw = collapsed stacks: easy to summarise here, and speedscope.app opens them.
+    return subprocess.Popen(  # noqa: S603 - fixed arguments
+        [executable, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
+         "--threads", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+# Where a sample's time goes, by the first rule whose substrings are all on its stack.
+PHASES: list[tuple[str, tuple[str, ...]]] = [
+    ("view: template rendering (Jinja, filters, url_for, forms)", ("render_template",)),
+    ("before_request hooks (user lookup, CSRF, locale)", ("preprocess_request",)),
+    ("view: ORM / database", ("dispatch_request", "tortoise/")),
+    ("view: ORM / database", ("dispatch_request", "asyncpg/")),
+    ("view: other", ("dispatch_request",)),
+    ("after_request hooks, response", ("finalize_request",)),
+    ("request context, session cookie", ("RequestContext",)),
+    ("Hypercorn, h11, ASGI", ("hypercorn/",)),
+]
+
+
+def _area(filename: str) -> str:
+    """A coarse owner for a source file: the top-level package, or the app's own module."""
+    path = filename.replace("\\", "/")
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    if path.endswith(".html"):
+        return "compiled Jinja templates"
+    if path.startswith("microblog/"):
+        return path.removesuffix(".py")
+    return path.split("/", 1)[0].removesuffix(".py") or "?"
+
+
+def summarise_profile(path: Path, top: int = 12) -> str:
+    """Phases of a request, inclusive share per package and the hottest functions, for the
+    event loop thread (the one that serves requests)."""
+    stacks: list[tuple[list[str], int]] = []
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            stacks.append((stack.split(";"), int(count_text)))
+    main = [(f, n) for f, n in stacks if f and f[0].startswith("thread") and "MainThread" in f[0]]
+    stacks = main or stacks
+    total = sum(n for _, n in stacks)
+    if not total:
+        return "  (no samples)"
+    phases: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    leaf_func: Counter[str] = Counter()
+    for frames, count in stacks:
+        joined = ";".join(frames)
+        label = next((name for name, needles in PHASES
+                      if all(needle in joined for needle in needles)), "event loop, other")
+        phases[label] += count
+        parsed = [m for m in (_FRAME.match(f) for f in frames) if m]
+        for area in {_area(m.group("file")) for m in parsed}:
+            inclusive[area] += count
+        if parsed:
+            leaf = parsed[-1]
+            leaf_func[f"{leaf.group('func')} ({leaf.group('file')})"] += count
+    # packages on (nearly) every stack are the process's entry point, not a hotspot
+    inclusive = Counter({a: n for a, n in inclusive.items() if n < 0.95 * total})
+    lines = [f"  {total} samples of the event loop thread; where they fall:"]
+    lines += [f"    {n / total:6.1%}  {label}" for label, n in phases.most_common()]
+    lines.append("  inclusive share by package (a sample counts once per package on its stack):")
+    lines += [f"    {n / total:6.1%}  {area}" for area, n in inclusive.most_common(top)]
+    lines.append("  hottest functions (self time):")
+    lines += [f"    {n / total:6.1%}  {func}" for func, n in leaf_func.most_common(top)]
+    return "\n".join(lines)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    page: str
+    path: str
+    size: int
+    result: WrkResult
+
+
+def measure(server: Server, spec: PageSpec, username: str, cookie: str,
+            args: argparse.Namespace, stack: ExitStack) -> Row:
+    path = spec.path(username)
+    size = check_page(server, path, cookie, spec.marker(username))
+    url = server.url + path
+    if args.warmup:
+        run_wrk(url, cookie, args.warmup, args.connections, args.threads)
+    profiler: subprocess.Popen[bytes] | None = None
+    profile_out: Path | None = None
+    executable = py_spy() if args.profile_dir else None
+    if args.profile_dir and executable:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        profile_out = args.profile_dir / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        profiler = start_profiler(executable, server.process.pid, args.duration, profile_out)
+        stack.callback(terminate, profiler)
+    log(f"{spec.name}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s {path}")
+    result, _ = run_wrk(url, cookie, args.duration, args.connections, args.threads)
+    # the login must still hold after the run: wrk counts a 302 to /auth/login as a success
+    check_page(server, path, cookie, spec.marker(username))
+    if profiler is not None and profile_out is not None:
+        try:
+            _, err = profiler.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            terminate(profiler)
+            err = b"py-spy did not stop in time"
+        if profile_out.exists():
+            print(f"\nprofile of {spec.name} ({profile_out}):\n{summarise_profile(profile_out)}")
+        else:
+            log(f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
+    return Row(spec.name, path, size, result)
+
+
+def print_table(rows: list[Row], args: argparse.Namespace, username: str, timeline: int,
+                notes: list[str]) -> None:
+    cpus = os.cpu_count() or 0
+    print()
+    print(f"pages for signed-in user {username!r} ({timeline} posts from followed users); "
+          f"seed: {args.users} users, {args.posts} posts, {args.follows} follows each")
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
+          f"(after {args.warmup}s warm-up); one `microblog serve` process; "
+          f"nproc={_nproc() or cpus}")
+    print("note: the server, PostgreSQL, Redis and wrk all share this machine's CPUs")
+    if args.profile_dir:
+        print("note: py-spy was sampling the server, so these figures are somewhat low")
+    for note in notes:
+        print(f"      {note}")
+    header = f"{'page':<8} {'path':<28} {'KiB':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
+             f"{'errors':>7}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        r = row.result
+        errors = f"{r.errors}" if not r.errors else \
+            f"{r.errors} ({r.non_2xx_3xx} non-2xx/3xx, {r.socket_errors} socket)"
+        print(f"{row.page:<8} {row.path[:28]:<28} {row.size / 1024:>6.1f} "
+              f"{r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {errors:>7}")
+
+
+def _nproc() -> int | None:
+    try:
+        return int(subprocess.run(["nproc"], capture_output=True, text=True,  # noqa: S607
+                                  timeout=5, check=True).stdout.strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    if shutil.which("wrk") is None:
+        print("bench/pages.py needs wrk (https://github.com/wg/wrk); install it, e.g. "
+              "`apt-get install wrk` or `brew install wrk`", file=sys.stderr)
+        return 2
+    if args.profile_dir and py_spy() is None:
+        print("--profile-dir needs py-spy: `.venv/bin/pip install py-spy`", file=sys.stderr)
+        return 2
+    namespace = f"bench{secrets.token_hex(4)}"
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-")))
+        svc = stack.enter_context(services(force_embedded=args.embedded))
+        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
+        database_url = stack.enter_context(fresh_database(svc.admin_url))
+        env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
+        log("applying migrations…")
+        microblog_cli(["db", "upgrade"], env, timeout=120)
+        log(f"seeding {args.users} users, {args.posts} posts, {args.follows} follows each…")
+        started = time.monotonic()
+        output = microblog_cli(["seed", "--users", str(args.users), "--posts", str(args.posts),
+                                "--follows", str(args.follows), "--messages", "0"],
+                               env, timeout=900)
+        seeded = [line for line in output.splitlines() if line.startswith("seeded ")]
+        log(seeded[-1] if seeded else f"seeded in {time.monotonic() - started:.1f}s")
+        username, timeline = asyncio.run(pick_user(database_url))
+        server = stack.enter_context(serve(env, tmp))
+        log(f"server ready at {server.url} (pid {server.process.pid}); signing in as {username}")
+        cookie = login(server.url, username, PASSWORD)
+        rows = [measure(server, PAGES[name], username, cookie, args, stack)
+                for name in args.pages]
+        if server.process.poll() is not None:
+            raise BenchError(f"the server exited during the run:\n{server.log_tail()}")
+        print_table(rows, args, username, timeline, svc.description)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_on_sigterm()
+    try:
+        return run(args)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaned up", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
