@@ -138,10 +138,10 @@ async def read_timeline(scope: Timeline, req: PageRequest, count: bool = False,
     params.extend([req.per_page + 1, req.offset])
     conn = connections.get("default")
     # `where` comes from the scopes above, never from input; values travel as parameters
-    sql = (  # noqa: S608
-        "SELECT p.id, p.body, p.language, p.created_at, p.author_id, u.username, u.email "
-        f"FROM posts p JOIN users u ON u.id = p.author_id WHERE {where} "
-        f"ORDER BY p.id DESC LIMIT ${len(params) - 1} OFFSET ${len(params)}")
+    limit, offset = f"${len(params) - 1}", f"${len(params)}"
+    sql = ("SELECT p.id, p.body, p.language, p.created_at, p.author_id, u.username, u.email "
+           f"FROM posts p JOIN users u ON u.id = p.author_id WHERE {where} "
+           f"ORDER BY p.id DESC LIMIT {limit} OFFSET {offset}")  # noqa: S608
     rows = await conn.execute_query_dict(sql, params)
     items = [PostView(r["id"], r["body"], r["language"], r["created_at"],
                       AuthorView(r["author_id"], r["username"], r["email"]))
