@@ -295,3 +295,16 @@ async def test_healthz_and_readyz(client):
     assert (await client.get("/healthz")).status_code == 200
     response = await client.get("/readyz")
     assert response.status_code == 200 and (await response.get_json())["status"] == "ready"
+
+
+async def test_register_reports_every_problem_at_once(client):
+    await make_user("alice")
+    response = await submit(client, "/auth/register", {
+        "username": "ALICE", "email": "nope", "password": "long enough pw",
+        "password2": "different pw"})
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 400
+    for message in ("That username is taken.", "not a valid email address",
+                    "Passwords must match."):
+        assert message in html
+    assert await User.all().count() == 1

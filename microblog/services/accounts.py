@@ -80,7 +80,9 @@ def clean_about_me(value: str | None) -> str:
 # --- registration and authentication ------------------------------------------------------
 
 
-async def register(username: str | None, email: str | None, password: str | None) -> User:
+async def validate_registration(username: str | None, email: str | None,
+                                password: str | None) -> dict[str, str]:
+    """The cleaned fields, or ValidationFailed carrying every field's problem at once."""
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
     for name, cleaner, value in (("username", clean_username, username),
@@ -96,6 +98,11 @@ async def register(username: str | None, email: str | None, password: str | None
         errors["email"] = _("That email address is already registered.")
     if errors:
         raise ValidationFailed(errors)
+    return clean
+
+
+async def register(username: str | None, email: str | None, password: str | None) -> User:
+    clean = await validate_registration(username, email, password)
     password_hash = await hash_password(clean["password"])
     try:
         user = await User.create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from microblog.i18n import gettext as _
@@ -32,13 +33,13 @@ async def is_following(user: User, target: User) -> bool:
 
 
 async def counts(user: User) -> dict[str, int]:
-    from microblog.models import Post
-
-    return {
-        "post_count": await Post.filter(author_id=user.id).count(),
-        "follower_count": await Follow.filter(followed_id=user.id).count(),
-        "following_count": await Follow.filter(follower_id=user.id).count(),
-    }
+    """Posts, followers and following of a user, in one round trip."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT (SELECT count(*) FROM posts WHERE author_id = $1) AS post_count,"
+        " (SELECT count(*) FROM follows WHERE followed_id = $1) AS follower_count,"
+        " (SELECT count(*) FROM follows WHERE follower_id = $1) AS following_count",
+        [user.id])
+    return {key: int(value) for key, value in rows[0].items()}
 
 
 async def followers(user: User, req: PageRequest, count: bool = False) -> Page[User]:

@@ -36,6 +36,13 @@ async def register() -> ResponseReturnValue:
         else:
             await flash(_("Welcome! You can sign in now."), "success")
             return redirect(url_for("auth.login"))
+    elif form.is_submitted:
+        # the passwords differ: still tell every other problem now, not one per attempt
+        try:
+            await accounts.validate_registration(
+                form.username.data, form.email.data, form.password.data)
+        except ServiceError as exc:
+            apply_errors(form, exc)
     status = 400 if request.method == "POST" else 200
     return await render("auth/register.html", form=form, title=_("Register")), status
 
