@@ -21,7 +21,11 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog import i18n
     from microblog.db import close_db, init_db
     from microblog.infra import resources
+    from microblog.realtime import publish
     from microblog.realtime import server as realtime
+    from microblog.realtime.personal import PersonalHub
+    from microblog.realtime.presence import PresenceTracker
+    from microblog.realtime.publish import Publisher
     from microblog.services import accounts
     from microblog.web import api, auth, errors, main, ops, rendering
 
@@ -58,8 +62,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     rendering.install(app)
 
     sio = realtime.create_server(settings)
-    realtime.register_handlers(sio, app)
-    app.extensions["socketio"] = sio
+    hub = PersonalHub(sio, settings.redis_url, settings.redis_namespace)
+    presence = PresenceTracker(hub.local_users)
+    realtime.register_handlers(sio, app, hub, presence)
+    app.extensions.update(socketio=sio, personal_hub=hub)
 
     @app.before_serving
     async def startup() -> None:
@@ -67,9 +73,23 @@ def create_app(settings: Settings | None = None) -> Quart:
             raise RuntimeError("DATABASE_URL is not set")
         await init_db(settings.database_url, settings.db_pool_max)
         await resources.open(settings)
+        if resources.redis is not None:
+            # subscribe to the cross-instance channel now, not at the first connection
+            sio.manager_initialized = True
+            sio.manager.initialize()
+            publisher = Publisher(sio, resources.redis, settings.redis_namespace)
+            publisher.start()
+            publish.install(publisher)
+            hub.start()
+            presence.start()
 
     @app.after_serving
     async def shutdown() -> None:
+        await presence.stop()
+        await hub.stop()
+        if publish._publisher is not None:
+            await publish._publisher.stop()
+            publish.install(None)
         await resources.close()
         await close_db()
 

@@ -28,6 +28,10 @@ class User(Model):
     locale = fields.CharField(max_length=8, null=True)
     # bumped on password change: every cookie session issued before is refused
     session_epoch = fields.IntField(default=0)
+    # the newest personal event's id (see UserEvent); bumped in the transaction that adds one
+    last_event_id = fields.IntField(default=0)
+    # kept with the row every page loads anyway, so the bell costs no query
+    unread_notifications = fields.IntField(default=0)
     last_seen = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -1,8 +1,52 @@
-"""Room names. Every room is named here, never by a string literal elsewhere."""
+"""Room names and who may join them. Every room is named here, never by a literal elsewhere.
+
+Who receives what is a security decision made in this file:
+
+- personal events (notifications, messages) never use rooms: they are delivered by
+  `microblog.realtime.personal` to the sockets of exactly one authenticated user;
+- `author_room(a)` gets a's public posts: a's own sockets, the sockets of everyone who
+  follows a (joined at connect and on follow), and viewers of a's profile page;
+- `explore_room()` gets every public post, for sockets viewing explore;
+- `post_room(p)` gets the comments of post p, for sockets viewing its page, and so does
+  `user_room(author of p)`.
+
+Posts and comments are public, so any authenticated socket may subscribe to those streams.
+"""
 
 from __future__ import annotations
 
+import re
+
+_STREAM = re.compile(r"^(explore|post:(\d{1,18})|user:(\d{1,18}))$")
+
 
 def user_room(user_id: int) -> str:
-    """Every tab of one user: personal events go here."""
+    """Every socket of one user, for public events that concern them (comments on their
+    posts). Personal events (notifications, messages) are never sent through rooms."""
     return f"user:{user_id}"
+
+
+def author_room(author_id: int) -> str:
+    return f"author:{author_id}"
+
+
+def explore_room() -> str:
+    return "explore"
+
+
+def post_room(post_id: int) -> str:
+    return f"post:{post_id}"
+
+
+def stream_room(stream: object) -> str | None:
+    """The room behind a client's `subscribe` stream name, or None if it is not one."""
+    if not isinstance(stream, str):
+        return None
+    match = _STREAM.match(stream)
+    if match is None:
+        return None
+    if match.group(2):
+        return post_room(int(match.group(2)))
+    if match.group(3):
+        return author_room(int(match.group(3)))
+    return explore_room()

@@ -1,8 +1,9 @@
 """The Socket.IO server, wrapped around the Quart app.
 
 Connections authenticate with the browser's login cookie or `auth={"token": ...}`
-(an API token); anything else is refused. Handlers run outside a Quart request
-context, so the user is loaded explicitly and kept in the socket session.
+(an API token); anything else is refused. Handlers run outside a Quart request context,
+so the user is loaded explicitly. Client events are validated here and answered with an
+ack `{ok: true, ...}` or `{ok: false, error}`; a bad one never breaks the handler.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from quart import Quart
 from quart_auth import QuartAuth
 
 from microblog.models import User
-from microblog.realtime.rooms import user_room
-from microblog.services import accounts
+from microblog.realtime.personal import PersonalHub
+from microblog.realtime.presence import PresenceTracker
+from microblog.realtime.rooms import author_room, stream_room, user_room
+from microblog.services import accounts, social
 from microblog.settings import Settings
 
 log = logging.getLogger(__name__)
+
+MAX_STREAMS = 20
 
 
 def create_server(settings: Settings) -> socketio.AsyncServer:
@@ -33,6 +38,7 @@ def create_server(settings: Settings) -> socketio.AsyncServer:
         client_manager=manager,
         # the same-origin check stays on: only our own pages may open a socket with cookies
         cors_allowed_origins=settings.cors_origins,
+        # oversized frames are refused by engine.io before any handler sees them
         max_http_buffer_size=64 * 1024,
         ping_interval=20,
         ping_timeout=20,
@@ -58,19 +64,70 @@ async def authenticate(app: Quart, environ: dict[str, Any], auth: Any) -> User |
     return await accounts.user_for_session(auth_id)
 
 
-def register_handlers(sio: socketio.AsyncServer, app: Quart) -> None:
+def requested_cursor(auth: Any, newest: int) -> int:
+    """Where replay starts: the client's last_event_id, never beyond what exists."""
+    raw = auth.get("last_event_id") if isinstance(auth, dict) else None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return newest
+    try:
+        value = int(raw)
+    except ValueError:
+        return newest
+    return newest if value < 0 or value > newest else value
+
+
+def error(message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message}
+
+
+def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
+                      presence: PresenceTracker) -> None:
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         user = await authenticate(app, environ, auth)
         if user is None:
             raise socketio.exceptions.ConnectionRefusedError("authentication required")
-        await sio.save_session(sid, {"user_id": user.id, "username": user.username})
+        followed = await social.followed_ids(user)
         await sio.enter_room(sid, user_room(user.id))
-        log.debug("socket %s connected as user %s", sid, user.id)
+        rooms = {author_room(author) for author in (*followed, user.id)}
+        for room in rooms:
+            await sio.enter_room(sid, room)
+        hub.attach(sid, user.id, requested_cursor(auth, user.last_event_id), rooms)
+        await presence.connected(user.id)
 
     @sio.event
     async def disconnect(sid: str, *args: Any) -> None:
-        log.debug("socket %s disconnected", sid)
+        cursor = hub.cursors.get(sid)
+        hub.detach(sid)
+        if cursor is not None:
+            await presence.disconnected(cursor.user_id, cursor.user_id in hub.by_user)
+
+    @sio.on("subscribe")
+    async def subscribe(sid: str, data: Any = None) -> dict[str, Any]:
+        cursor = hub.cursors.get(sid)
+        room = stream_room(data.get("stream")) if isinstance(data, dict) else None
+        if cursor is None or room is None:
+            return error("unknown stream: expected explore, post:<id> or user:<id>")
+        if room not in cursor.stream_rooms and len(cursor.stream_rooms) >= MAX_STREAMS:
+            return error(f"at most {MAX_STREAMS} streams per connection")
+        cursor.stream_rooms.add(room)
+        await sio.enter_room(sid, room)
+        return {"ok": True}
+
+    @sio.on("unsubscribe")
+    async def unsubscribe(sid: str, data: Any = None) -> dict[str, Any]:
+        cursor = hub.cursors.get(sid)
+        room = stream_room(data.get("stream")) if isinstance(data, dict) else None
+        if cursor is None or room is None:
+            return error("unknown stream: expected explore, post:<id> or user:<id>")
+        cursor.stream_rooms.discard(room)
+        if room not in cursor.follow_rooms:  # a followed author's posts keep coming
+            await sio.leave_room(sid, room)
+        return {"ok": True}
+
+    @sio.on("*")
+    async def unknown(event: str, sid: str, data: Any = None) -> dict[str, Any]:
+        return error(f"unknown event {str(event)[:40]!r}")
 
 
 def wrap(app: Quart, sio: socketio.AsyncServer) -> socketio.ASGIApp:

@@ -9,11 +9,16 @@ from typing import Any
 
 import py3langid
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
 from microblog.models import Comment, Post, User
 from microblog.models.post import COMMENT_MAX, POST_MAX
 from microblog.models.user import email_hash, gravatar_url
+from microblog.realtime.events import AuthorRef, CommentCreated, PostCreated, PostDeleted
+from microblog.realtime.publish import publish, publish_personal
+from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
+from microblog.services import notifications
 from microblog.services.errors import Forbidden, NotFound, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
 
@@ -46,7 +51,14 @@ async def create_post(author: User, body: str | None) -> Post:
     text = clean_body(body, POST_MAX)
     post = await Post.create(author=author, body=text, language=detect_language(text))
     post.author = author
+    publish(PostCreated(id=post.id, body=post.body, author=author_ref(author),
+                        created_at=post.created_at, language=post.language),
+            author_room(author.id), explore_room())
     return post
+
+
+def author_ref(user: Any) -> AuthorRef:
+    return AuthorRef(id=user.id, username=user.username, avatar=user.avatar(128))
 
 
 async def get_post(post_id: int) -> Post:
@@ -61,13 +73,27 @@ async def delete_post(user: User, post_id: int) -> None:
     if post.author_id != user.id:  # type: ignore[attr-defined]
         raise Forbidden(_("You can only delete your own posts."))
     await post.delete()
+    publish(PostDeleted(id=post_id), author_room(user.id), explore_room())
 
 
 async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
+    """A comment on a post: its page's viewers see it live, its author is notified."""
     text = clean_body(body, COMMENT_MAX)
     post = await get_post(post_id)
-    comment = await Comment.create(post=post, author=author, body=text)
+    post_author_id = post.author_id  # type: ignore[attr-defined]
+    event = None
+    async with in_transaction() as conn:
+        comment = await Comment.create(post=post, author=author, body=text, using_db=conn)
+        if post_author_id != author.id:
+            event = await notifications.notify(conn, post_author_id, "comment", {
+                "user": notifications.actor(author), "post_id": post.id,
+                "comment_id": comment.id, "excerpt": text[:100]})
     comment.author = author
+    if event is not None:
+        publish_personal(post_author_id, event)
+    publish(CommentCreated(id=comment.id, post_id=post.id, body=text,
+                           author=author_ref(author), created_at=comment.created_at),
+            post_room(post.id), user_room(post_author_id))
     return comment
 
 

@@ -4,28 +4,46 @@ from __future__ import annotations
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
 from microblog.models import Follow, User
+from microblog.realtime.publish import publish_membership, publish_personal
+from microblog.realtime.rooms import author_room
+from microblog.services import notifications
 from microblog.services.errors import ServiceError
 from microblog.services.pagination import Page, PageRequest
 
 
 async def follow(user: User, target: User) -> bool:
-    """Follow `target`; True if this created the follow, False if it already existed."""
+    """Follow `target`; True if this created the follow, False if it already existed.
+    The target is notified; the follower's sockets start receiving the target's posts."""
     if user.id == target.id:
         raise ServiceError(_("You cannot follow yourself."))
     try:
-        await Follow.create(follower_id=user.id, followed_id=target.id)
+        async with in_transaction() as conn:
+            await Follow.create(follower_id=user.id, followed_id=target.id, using_db=conn)
+            event = await notifications.notify(conn, target.id, "follow",
+                                               {"user": notifications.actor(user)})
     except IntegrityError:
         return False
+    publish_personal(target.id, event)
+    publish_membership(user.id, join=[author_room(target.id)])
     return True
 
 
 async def unfollow(user: User, target: User) -> bool:
     if user.id == target.id:
         raise ServiceError(_("You cannot unfollow yourself."))
-    return bool(await Follow.filter(follower_id=user.id, followed_id=target.id).delete())
+    removed = bool(await Follow.filter(follower_id=user.id, followed_id=target.id).delete())
+    if removed:
+        publish_membership(user.id, leave=[author_room(target.id)])
+    return removed
+
+
+async def followed_ids(user: User) -> list[int]:
+    return await Follow.filter(follower_id=user.id).values_list(  # type: ignore[return-value]
+        "followed_id", flat=True)
 
 
 async def is_following(user: User, target: User) -> bool:

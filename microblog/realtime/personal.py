@@ -1,0 +1,227 @@
+"""Delivery of personal events (notifications, later messages) to one user's sockets.
+
+Each socket has a cursor: the last event_id it was sent. Events reach a socket strictly in
+event_id order, each once:
+
+- at connect, the socket's cursor is the client's `last_event_id` (or the user's newest
+  event when the client has none), and everything after it is replayed from the database
+  before any live event;
+- a live event equal to cursor + 1 is sent; one at or below the cursor is a duplicate and
+  dropped; one beyond cursor + 1 means events were missed (a Redis outage, a lost
+  message), so the gap is read back from the database first;
+- after the Redis subscription is lost and re-established, every socket catches up from
+  the database, since anything published meanwhile never arrived.
+
+The events themselves are in `user_events`, written in the same transaction as the change
+they announce (see publish.record_personal), so the database is always the truth and Redis
+only says "look now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+import socketio
+from tortoise import connections
+
+from microblog.realtime.publish import control_channel, personal_channel
+
+log = logging.getLogger(__name__)
+
+REPLAY_BATCH = 500
+
+
+async def events_after(user_id: int, event_id: int, limit: int = REPLAY_BATCH
+                       ) -> list[dict[str, Any]]:
+    return await connections.get("default").execute_query_dict(
+        "SELECT event_id, name, payload FROM user_events WHERE user_id = $1 AND event_id > $2 "
+        "ORDER BY event_id LIMIT $3", [user_id, event_id, limit])
+
+
+class Cursor:
+    """One socket on this instance: its user, its place in the personal event log, and the
+    rooms it is in because of whom the user follows or which pages it watches."""
+
+    def __init__(self, sid: str, user_id: int, last: int) -> None:
+        self.sid = sid
+        self.user_id = user_id
+        self.last = last
+        self.lock = asyncio.Lock()
+        self.follow_rooms: set[str] = set()
+        self.stream_rooms: set[str] = set()
+
+
+class PersonalHub:
+    def __init__(self, sio: socketio.AsyncServer, redis_url: str | None, namespace: str) -> None:
+        self.sio = sio
+        self.redis_url = redis_url
+        self.channel = personal_channel(namespace)
+        self.control = control_channel(namespace)
+        self.cursors: dict[str, Cursor] = {}
+        self.by_user: dict[int, set[str]] = {}
+        self.task: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+
+    # --- sockets --------------------------------------------------------------------------
+
+    def attach(self, sid: str, user_id: int, last_event_id: int,
+               follow_rooms: set[str] | None = None) -> None:
+        """Register a socket; its replay starts once the connection is established."""
+        cursor = Cursor(sid, user_id, last_event_id)
+        cursor.follow_rooms = set(follow_rooms or ())
+        self.cursors[sid] = cursor
+        self.by_user.setdefault(user_id, set()).add(sid)
+        asyncio.create_task(self._replay_when_connected(cursor))
+
+    def detach(self, sid: str) -> None:
+        cursor = self.cursors.pop(sid, None)
+        if cursor is not None:
+            sids = self.by_user.get(cursor.user_id)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del self.by_user[cursor.user_id]
+
+    def local_users(self) -> list[int]:
+        return list(self.by_user)
+
+    async def _replay_when_connected(self, cursor: Cursor) -> None:
+        # Events sent before Socket.IO's CONNECT packet would be dropped by the client;
+        # the manager marks the socket connected right after sending that packet.
+        for _ in range(200):
+            if self.sio.manager.is_connected(cursor.sid, "/"):
+                break
+            if cursor.sid not in self.cursors:
+                return
+            await asyncio.sleep(0.005)
+        await self.catch_up(cursor)
+
+    async def catch_up(self, cursor: Cursor) -> None:
+        async with cursor.lock:
+            await self._catch_up_locked(cursor)
+
+    async def _catch_up_locked(self, cursor: Cursor) -> None:
+        while cursor.sid in self.cursors:
+            rows = await events_after(cursor.user_id, cursor.last)
+            for row in rows:
+                payload = row["payload"]
+                if isinstance(payload, str):
+                    payload = json.loads(payload)
+                await self._send(cursor, row["event_id"], row["name"], payload)
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def _send(self, cursor: Cursor, event_id: int, name: str,
+                    payload: dict[str, Any]) -> None:
+        await self.sio.emit(name, {**payload, "event_id": event_id}, to=cursor.sid,
+                            ignore_queue=True)  # the socket is on this instance
+        cursor.last = event_id
+
+    async def offer(self, user_id: int, event_id: int, name: str,
+                    payload: dict[str, Any]) -> None:
+        """A live personal event for `user_id`, from Redis."""
+        for sid in list(self.by_user.get(user_id, ())):
+            cursor = self.cursors.get(sid)
+            if cursor is None:
+                continue
+            async with cursor.lock:
+                if event_id <= cursor.last:
+                    continue  # already sent (by replay)
+                if event_id == cursor.last + 1:
+                    await self._send(cursor, event_id, name, payload)
+                else:
+                    await self._catch_up_locked(cursor)  # a gap: read it back, in order
+
+    # --- the Redis subscription -----------------------------------------------------------
+
+    def start(self) -> None:
+        if self.redis_url and self.task is None:
+            self.task = asyncio.create_task(self._listen(), name="microblog-personal")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        lost = False
+        while True:
+            client = aioredis.from_url(self.redis_url or "", decode_responses=True,
+                                       socket_keepalive=True, health_check_interval=10)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel, self.control)
+                self.subscribed.set()
+                if lost:
+                    log.warning("personal events: Redis is back; catching every socket up")
+                    await asyncio.gather(*(self.catch_up(c) for c in list(self.cursors.values())))
+                    lost = False
+                delay = 0.5
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    if message["channel"] == self.control:
+                        await self._membership(message["data"])
+                    else:
+                        await self._dispatch(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: retry, then repair from the database
+                if not lost:
+                    log.warning("personal events: lost Redis (%s); retrying", exc)
+                lost = True
+                self.subscribed.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                    await client.aclose()
+
+    async def _dispatch(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+            user_id = int(message["user"])
+            payload = dict(message["payload"])
+            event_id = int(payload.pop("event_id"))
+            name = str(message["name"])
+        except (ValueError, KeyError, TypeError):
+            log.error("personal events: malformed message %r", raw[:200])
+            return
+        if user_id in self.by_user:
+            try:
+                await self.offer(user_id, event_id, name, payload)
+            except Exception:
+                log.exception("personal events: delivery to user %s failed", user_id)
+
+    # --- room membership that follows the follow graph --------------------------------------
+
+    async def _membership(self, raw: str) -> None:
+        """Another process changed whom a user follows: move that user's sockets here."""
+        try:
+            message = json.loads(raw)
+            user_id = int(message["user"])
+            join = [str(r) for r in message.get("join", [])]
+            leave = [str(r) for r in message.get("leave", [])]
+        except (ValueError, KeyError, TypeError):
+            log.error("membership: malformed message %r", raw[:200])
+            return
+        for sid in list(self.by_user.get(user_id, ())):
+            cursor = self.cursors.get(sid)
+            if cursor is None:
+                continue
+            for room in join:
+                cursor.follow_rooms.add(room)
+                await self.sio.enter_room(sid, room)
+            for room in leave:
+                cursor.follow_rooms.discard(room)
+                if room not in cursor.stream_rooms:
+                    await self.sio.leave_room(sid, room)

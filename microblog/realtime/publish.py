@@ -1,0 +1,145 @@
+"""The one way events leave the server. Services call these after their transaction commits.
+
+- `record_personal(...)` runs *inside* the service's transaction: it gives a personal event
+  the user's next `event_id` and stores it, so a rollback takes the event with it.
+- `publish(event, *rooms)` and `publish_personal(user_id, event)` run *after* commit.
+  They only enqueue: one background task per process sends in order, so a post to a large
+  audience never holds up the HTTP request that created it, and events from one process
+  leave in the order their transactions committed.
+
+Room events go through the Socket.IO Redis manager (every instance delivers to its own
+sockets in the room; the worker uses a write-only manager). Personal events go through a
+Redis channel of our own to `microblog.realtime.personal`, which delivers them in event_id
+order with gap repair from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from microblog.realtime.events import Event
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 10_000
+
+
+class Emitter(Protocol):
+    async def emit(self, event: str, data: Any, *, room: Any, namespace: str) -> Any: ...
+
+
+def personal_channel(namespace: str) -> str:
+    return f"{namespace}:personal"
+
+
+def control_channel(namespace: str) -> str:
+    """Room membership changes for one user's sockets, wherever they are connected."""
+    return f"{namespace}:membership"
+
+
+async def record_personal(conn: BaseDBAsyncClient, user_id: int, event: Event) -> Event:
+    """Inside a transaction: store the event under the user's next event_id."""
+    rows = await conn.execute_query_dict(
+        "WITH next AS (UPDATE users SET last_event_id = last_event_id + 1 WHERE id = $1 "
+        "RETURNING last_event_id) "
+        "INSERT INTO user_events (user_id, event_id, name, payload, created_at) "
+        "SELECT $1, last_event_id, $2, $3::jsonb, now() FROM next RETURNING event_id",
+        [user_id, event.name, json.dumps(event.payload())])
+    return event.model_copy(update={"event_id": rows[0]["event_id"]})
+
+
+class Publisher:
+    """An ordered, bounded outbox of events, drained by one task of this process."""
+
+    def __init__(self, emitter: Emitter, redis: Any, namespace: str) -> None:
+        self.emitter = emitter
+        self.redis = redis
+        self.channel = personal_channel(namespace)
+        self.control = control_channel(namespace)
+        self.queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue(QUEUE_LIMIT)
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name="microblog-publisher")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self.task is None:
+            return
+        try:
+            await asyncio.wait_for(self.queue.join(), grace)
+        except TimeoutError:
+            log.warning("publisher stopped with %d events unsent", self.queue.qsize())
+        self.task.cancel()
+        self.task = None
+
+    def put(self, kind: str, target: Any, event: Any) -> None:
+        try:
+            self.queue.put_nowait((kind, target, event))
+        except asyncio.QueueFull:
+            # personal events are in the database and reach the user by replay
+            log.error("publisher queue full: dropped live %s", event.name)
+
+    async def flush(self) -> None:
+        await self.queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            kind, target, event = await self.queue.get()
+            try:
+                if kind == "rooms":
+                    room = target[0] if len(target) == 1 else list(target)
+                    await self.emitter.emit(event.name, event.payload(), room=room,
+                                            namespace="/")
+                elif kind == "membership":
+                    await self.redis.publish(self.control, json.dumps({"user": target, **event}))
+                else:
+                    message = {"user": target, "name": event.name, "payload": event.payload()}
+                    await self.redis.publish(self.channel, json.dumps(message))
+            except Exception:
+                # a lost live event: room events are best effort, personal ones are replayed
+                log.exception("could not publish %s", getattr(event, "name", kind))
+            finally:
+                self.queue.task_done()
+
+
+_publisher: Publisher | None = None
+
+
+def install(publisher: Publisher | None) -> None:
+    global _publisher
+    _publisher = publisher
+
+
+def publish(event: Event, *rooms: str) -> None:
+    """After commit: send a room event (posts, comments) to everyone in `rooms`."""
+    if event.personal:
+        raise ValueError(f"{event.name} is personal: use publish_personal")
+    if not rooms:
+        raise ValueError("an event needs at least one room")
+    if _publisher is not None:
+        _publisher.put("rooms", rooms, event)
+
+
+def publish_personal(user_id: int, event: Event) -> None:
+    """After commit: deliver a recorded personal event to every socket of one user."""
+    if getattr(event, "event_id", None) is None:
+        raise ValueError("record_personal() first, inside the transaction")
+    if _publisher is not None:
+        _publisher.put("personal", user_id, event)
+
+
+def publish_membership(user_id: int, *, join: list[str] | None = None,
+                       leave: list[str] | None = None) -> None:
+    """After commit: move every socket of a user into or out of rooms, on every instance."""
+    if _publisher is not None:
+        _publisher.put("membership", user_id, {"join": join or [], "leave": leave or []})
+
+
+async def flush() -> None:
+    if _publisher is not None:
+        await _publisher.flush()
