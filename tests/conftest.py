@@ -34,11 +34,12 @@ from tortoise import connections
 
 from microblog import create_app
 from microblog.cli import migrate_database
-from microblog.devservices import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from microblog.devservices import EmbeddedPostgres, EmbeddedRedis, free_port
 from microblog.settings import ROOT, Settings
 
 CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ["comments", "posts", "follows", "password_reset_tokens", "api_tokens", "users"]
+TABLES = ["user_events", "notifications", "comments", "posts", "follows",
+          "password_reset_tokens", "api_tokens", "users"]
 TEST_SECRET = "test-secret-" + "x" * 32
 
 
@@ -207,23 +208,51 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
-@pytest.fixture(scope="session")
-def server(settings: Settings, worker: Any) -> Iterator[Server]:
-    """A real `microblog serve` instance (Hypercorn), for browsers and socket clients."""
+
+def start_server(settings: Settings, **env_overrides: str) -> Server:
+    """A real `microblog serve` instance (Hypercorn) on a free port, ready to serve."""
     port = free_port()
     # the Socket.IO origin check allows the public URL's origin: this server's own
-    env = {**settings_env(settings), "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env = {**settings_env(settings), "PUBLIC_URL": f"http://127.0.0.1:{port}", **env_overrides}
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "microblog.cli", "serve", "--bind", f"127.0.0.1:{port}"],
         env=env, cwd=ROOT)
-    wait_for_port(port, timeout=30)
-    yield Server(f"http://127.0.0.1:{port}", proc)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "microblog serve exited at start"
+        try:
+            with closing(socket.create_connection(("127.0.0.1", port), timeout=0.5)):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        server.stop()
+        raise AssertionError("microblog serve did not start")
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, worker: Any) -> Iterator[Server]:
+    s = start_server(settings)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def server2(settings: Settings, server: Server) -> Iterator[Server]:
+    """A second instance on the same PostgreSQL and Redis, for cross-instance delivery."""
+    s = start_server(settings)
+    yield s
+    s.stop()
 
 
 def chromium_path() -> str | None:

@@ -38,8 +38,9 @@ def create_server(settings: Settings) -> socketio.AsyncServer:
         client_manager=manager,
         # the same-origin check stays on: only our own pages may open a socket with cookies
         cors_allowed_origins=settings.cors_origins,
-        # oversized frames are refused by engine.io before any handler sees them
-        max_http_buffer_size=64 * 1024,
+        # a frame over 1 MB closes the socket in engine.io; anything smaller reaches the
+        # handlers, which answer oversized fields with an error ack
+        max_http_buffer_size=1024 * 1024,
         ping_interval=20,
         ping_timeout=20,
     )

@@ -10,13 +10,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from quart import Blueprint, Response, g, jsonify, request, url_for
 from quart.typing import ResponseReturnValue
+from quart_auth import current_user as auth_user
 
 from microblog.i18n import gettext as _
 from microblog.models import User
-from microblog.services import accounts, posts, social
+from microblog.services import accounts, notifications, posts, social
 from microblog.services.errors import AuthenticationFailed, ServiceError
 from microblog.services.pagination import Page, PageRequest
-from microblog.web.serializers import post_json, user_json
+from microblog.web.serializers import notification_json, post_json, user_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -50,9 +51,15 @@ def bearer_token() -> str | None:
 
 
 def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A bearer token; or, for reads only, the browser's login cookie (pages use the API to
+    fill timeline gaps after a reconnect). Writes with a cookie would need CSRF: refused."""
+
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        user = await accounts.user_for_api_token(bearer_token())
+        token = bearer_token()
+        user = await accounts.user_for_api_token(token)
+        if user is None and token is None and request.method in ("GET", "HEAD"):
+            user = await accounts.user_for_session(auth_user.auth_id)
         if user is None:
             raise AuthenticationFailed(_("A valid API token is required."))
         g.api_user = user
@@ -234,3 +241,25 @@ def _since_id() -> int | None:
     if not raw.isdigit():
         raise ServiceError(_("since_id must be a post id."))
     return int(raw)
+
+
+# --- notifications ------------------------------------------------------------------------
+
+
+@bp.route("/notifications")
+@token_required
+async def list_notifications() -> ResponseReturnValue:
+    page = await notifications.notifications(api_user(), page_request(), count=True)
+    body = collection(page, map(notification_json, page.items), "api.list_notifications")
+    body["unread"] = api_user().unread_notifications
+    return body
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@token_required
+async def read_notifications() -> ResponseReturnValue:
+    data = await request.get_json(force=True, silent=True)
+    up_to = data.get("up_to_id") if isinstance(data, dict) else None
+    if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int)):
+        raise ServiceError(_("up_to_id must be a notification id."))
+    return {"unread": await notifications.mark_read(api_user(), up_to)}

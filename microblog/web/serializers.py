@@ -40,3 +40,13 @@ def post_json(post: Any) -> dict[str, Any]:
         "created_at": iso(post.created_at),
         "language": post.language,
     }
+
+
+def notification_json(notification: Any) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "data": notification.data,
+        "created_at": iso(notification.created_at),
+        "read": notification.read_at is not None,
+    }
