@@ -44,3 +44,46 @@ async def test_register_post_follow_and_read_the_timeline(server, browser, db):
     finally:
         await alice_ctx.close()
         await bob_ctx.close()
+
+
+async def test_live_follow_notification_and_live_timeline(server, browser, db):
+    base = server.url
+    alice_ctx = await browser.new_context(viewport={"width": 1100, "height": 800})
+    bob_ctx = await browser.new_context(viewport={"width": 1100, "height": 800})
+    alice, bob = await alice_ctx.new_page(), await bob_ctx.new_page()
+    try:
+        await register_and_login(alice, base, "alice")
+        await register_and_login(bob, base, "bob")
+        await alice.wait_for_selector("#live-status[data-state=live]")
+        await bob.wait_for_selector("#live-status[data-state=live]")
+        assert not await alice.is_visible("#bell-count")
+
+        # bob follows alice: alice's bell and a toast update without a reload
+        await bob.goto(f"{base}/user/alice")
+        await bob.click("button:has-text('Follow')")
+        await alice.wait_for_selector("#bell-count:not(.d-none)")
+        assert await alice.inner_text("#bell-count") == "1"
+        toast = await alice.wait_for_selector(".toast.show")
+        assert "bob started following you" in await toast.inner_text()
+        await alice.screenshot(path=artifact("alice-follow-toast.png"))
+
+        # the bell's menu lists it; marking all read clears the badge
+        await alice.click("#bell")
+        await alice.wait_for_selector("#notification-items a[data-notification-id]")
+        assert "bob started following you" in await alice.inner_text("#notification-items")
+        await alice.click("#mark-all-read")
+        await alice.wait_for_selector("#bell-count.d-none", state="attached")
+
+        # alice posts: it appears at the top of bob's home timeline, no reload
+        await bob.goto(f"{base}/")
+        await bob.wait_for_selector("#live-status[data-state=live]")
+        await alice.goto(f"{base}/")
+        await alice.fill("#post", "Live <b>hello</b> to my followers")
+        await alice.click("#submit")
+        card = await bob.wait_for_selector("#timeline article.post", timeout=10_000)
+        assert "Live <b>hello</b> to my followers" in await card.inner_text()
+        assert await bob.evaluate("performance.getEntriesByType('navigation').length") == 1
+        await bob.screenshot(path=artifact("bob-live-post.png"))
+    finally:
+        await alice_ctx.close()
+        await bob_ctx.close()

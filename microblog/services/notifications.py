@@ -15,7 +15,8 @@ from microblog.services.pagination import Page, PageRequest
 
 def actor(user: User) -> dict[str, Any]:
     """Who did it, as notifications show them."""
-    return {"id": user.id, "username": user.username, "avatar": user.avatar(64)}
+    return {"id": user.id, "username": user.username, "avatar": user.avatar(64),
+            "avatar_hash": user.avatar_hash()}
 
 
 async def notify(conn: BaseDBAsyncClient, user_id: int, kind: str,

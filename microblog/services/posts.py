@@ -190,5 +190,6 @@ async def explore(req: PageRequest, count: bool = False,
     return await read_timeline(explore_scope(), req, count, since_id)
 
 
-async def posts_by(user: User, req: PageRequest, count: bool = False) -> Page[PostView]:
-    return await read_timeline(user_scope(user), req, count)
+async def posts_by(user: User, req: PageRequest, count: bool = False,
+                   since_id: int | None = None) -> Page[PostView]:
+    return await read_timeline(user_scope(user), req, count, since_id)

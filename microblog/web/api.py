@@ -156,7 +156,7 @@ async def get_user(user_id: int) -> ResponseReturnValue:
 @token_required
 async def user_posts(user_id: int) -> ResponseReturnValue:
     user = await accounts.get_user(user_id)
-    page = await posts.posts_by(user, page_request(), count=True)
+    page = await posts.posts_by(user, page_request(), count=True, since_id=_since_id())
     return collection(page, map(post_json, page.items), "api.user_posts", user_id=user_id)
 
 

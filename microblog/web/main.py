@@ -7,10 +7,17 @@ from quart.typing import ResponseReturnValue
 
 from microblog.i18n import gettext as _
 from microblog.models import User
-from microblog.services import accounts, posts, social
+from microblog.services import accounts, notifications, posts, social
 from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
-from microblog.web.common import apply_errors, current_user, login_required, require_user, safe_next
+from microblog.web.common import (
+    apply_errors,
+    current_user,
+    login_required,
+    require_user,
+    safe_next,
+    wants_json,
+)
 from microblog.web.forms import CommentForm, EditProfileForm, EmptyForm, PostForm
 from microblog.web.rendering import render
 
@@ -193,3 +200,25 @@ async def language() -> ResponseReturnValue:
     else:
         response.delete_cookie("locale")
     return response
+
+
+@bp.route("/notifications")
+@login_required
+async def notifications_page() -> ResponseReturnValue:
+    user = require_user()
+    page = await notifications.notifications(user, page_request())
+    return await render("main/notifications.html", title=_("Notifications"), page=page,
+                        endpoint="main.notifications_page", form=EmptyForm())
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+async def notifications_read() -> ResponseReturnValue:
+    """Mark all read (the page's form, or the bell menu's fetch with the CSRF header)."""
+    form = await request.form
+    raw = form.get("up_to_id")
+    up_to = int(raw) if raw and raw.isdigit() else None
+    unread = await notifications.mark_read(require_user(), up_to)
+    if wants_json():
+        return {"unread": unread}
+    return redirect(url_for("main.notifications_page"))

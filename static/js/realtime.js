@@ -1,0 +1,84 @@
+// The live connection: one Socket.IO client per tab, WebSocket first.
+//
+// Personal events (notifications, messages) carry a per-user event_id. The page was
+// rendered at some event_id (data-last-event-id); the client asks the server to replay
+// everything after the last one it saw whenever it (re)connects, and drops anything it has
+// already seen, so a flaky network loses and duplicates nothing.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+
+export const bus = new EventTarget();
+const body = document.body;
+export const me = body.dataset.userId ? Number(body.dataset.userId) : null;
+let lastEventId = Number(body.dataset.lastEventId || 0);
+const streams = new Set();
+let socket = null;
+let everConnected = false;
+
+const PERSONAL = ["notification", "notifications.read", "message.created", "message.read"];
+const BROADCAST = ["post.created", "post.deleted", "comment.created", "typing"];
+
+function emitLocal(name, detail) {
+  bus.dispatchEvent(new CustomEvent(name, { detail }));
+}
+
+function setState(state) {
+  emitLocal("connection", state);
+}
+
+export function subscribe(stream) {
+  streams.add(stream);
+  if (socket && socket.connected) socket.emit("subscribe", { stream });
+}
+
+export function send(name, payload, timeoutMs = 10000) {
+  // resolves with the server's ack, or { ok: false, error } when it cannot be delivered
+  return new Promise((resolve) => {
+    if (!socket) { resolve({ ok: false, error: "offline" }); return; }
+    socket.timeout(timeoutMs).emit(name, payload, (err, ack) => {
+      resolve(err ? { ok: false, error: "timeout" } : ack);
+    });
+  });
+}
+
+export function start() {
+  if (me === null || socket) return;
+  socket = io({
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    auth: (cb) => cb({ last_event_id: lastEventId }),
+    // exponential backoff with jitter: 0.5 s, 1 s, 2 s … up to 15 s, each ±50%
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 15000,
+    randomizationFactor: 0.5,
+  });
+  socket.on("connect", () => {
+    setState("live");
+    for (const stream of streams) socket.emit("subscribe", { stream });
+    if (everConnected) emitLocal("resync", {});  // fill what was missed while away
+    everConnected = true;
+  });
+  socket.on("disconnect", (reason) => {
+    // the server ended a session that is no longer valid (signed out, password changed)
+    setState(reason === "io server disconnect" ? "offline" : "reconnecting");
+  });
+  socket.on("connect_error", () => setState("reconnecting"));
+  socket.io.on("reconnect_attempt", () => setState("reconnecting"));
+  for (const name of PERSONAL) {
+    socket.on(name, (data) => {
+      if (typeof data?.event_id === "number") {
+        if (data.event_id <= lastEventId) return;  // seen already
+        lastEventId = data.event_id;
+      }
+      emitLocal(name, data);
+    });
+  }
+  for (const name of BROADCAST) socket.on(name, (data) => emitLocal(name, data));
+}
+
+let strings = null;
+export function t(key, values = {}) {
+  strings ??= JSON.parse(document.getElementById("i18n-strings")?.textContent || "{}");
+  let text = strings[key] || key;
+  for (const [k, v] of Object.entries(values)) text = text.replace(`{${k}}`, String(v));
+  return text;
+}
