@@ -35,6 +35,7 @@ async def test_socket_accepts_an_api_token_and_refuses_anything_else(server, db)
             await refused.connect(server.url, auth=auth, transports=["websocket"],
                                   wait_timeout=10)
         assert not refused.connected
+        await refused.shutdown()
 
 
 async def test_socket_accepts_the_login_cookie(server, db):
@@ -57,12 +58,14 @@ async def test_socket_accepts_the_login_cookie(server, db):
     with pytest.raises(socketio.exceptions.ConnectionError):
         await forged.connect(server.url, headers={"Cookie": "QUART_AUTH=forged"},
                              transports=["websocket"], wait_timeout=10)
+    await forged.shutdown()
     # a page on another site cannot ride the user's cookie (same-origin check)
     cross_site = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await cross_site.connect(server.url, headers={
             "Cookie": cookie, "Origin": "http://evil.example"},
             transports=["websocket"], wait_timeout=10)
+    await cross_site.shutdown()
 
 
 @pytest.mark.parametrize("secret", [None, "dev-secret-change-me", "short"])
