@@ -29,6 +29,7 @@ async def test_socket_accepts_an_api_token_and_refuses_anything_else(server, db)
                          wait_timeout=10)
     assert client.connected
     await client.disconnect()
+    await client.shutdown()
     for auth in (None, {"token": "not-a-token"}, {"token": 42}, "garbage"):
         refused = socketio.AsyncClient(reconnection=False)
         with pytest.raises(socketio.exceptions.ConnectionError):
@@ -54,6 +55,7 @@ async def test_socket_accepts_the_login_cookie(server, db):
                          transports=["websocket"], wait_timeout=10)
     assert client.connected
     await client.disconnect()
+    await client.shutdown()
     forged = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await forged.connect(server.url, headers={"Cookie": "QUART_AUTH=forged"},
