@@ -356,3 +356,159 @@ def run_wrk(url: str, cookie: str, duration: int, connections: int, threads: int
     if result.returncode:
         raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
     return parse_wrk(result.stdout), result.stdout
+
+
+# --- accounts in bulk, file limits, process figures ------------------------------------------
+#
+# Used by the real-time benchmarks (fanout.py, connections.py): thousands of users, follows and
+# API tokens go straight into PostgreSQL with COPY instead of one API call each, and the
+# figures of a process (RSS, CPU time, open files) are read from /proc.
+
+
+@dataclass(frozen=True)
+class BenchUser:
+    id: int
+    username: str
+    token: str  # the raw API token ("" when none was issued)
+
+
+def token_sha256(token: str) -> str:
+    """What `api_tokens.token_hash` stores for a raw token."""
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def insert_users(database_url: str, count: int, prefix: str,
+                       with_tokens: int | None = None) -> list[BenchUser]:
+    """COPY `count` users named <prefix><n> into the users table and give the first
+    `with_tokens` of them (all by default) a raw API token valid for a day. The users have no
+    usable password: they exist to hold sockets and follows."""
+    from datetime import UTC, datetime, timedelta
+
+    if count < 1:
+        return []
+    with_tokens = count if with_tokens is None else max(0, min(with_tokens, count))
+    now = datetime.now(UTC)
+    names = [f"{prefix}{n:06d}" for n in range(count)]
+    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "users",
+                records=[(name, name.lower(), f"{name.lower()}@bench.invalid", "!no-password",
+                          "", None, 0, now, now, 0, 0) for name in names],
+                columns=["username", "username_key", "email", "password_hash", "about_me",
+                         "locale", "session_epoch", "last_seen", "created_at", "last_event_id",
+                         "unread_notifications"])
+            rows = await conn.fetch("SELECT id, username_key FROM users "
+                                    "WHERE username_key = ANY($1::text[])",
+                                    [n.lower() for n in names])
+            ids = {r["username_key"]: int(r["id"]) for r in rows}
+            tokens = [secrets.token_urlsafe(32) for _ in range(with_tokens)]
+            await conn.copy_records_to_table(
+                "api_tokens",
+                records=[(ids[names[i].lower()], token_sha256(tokens[i]), now,
+                          now + timedelta(days=1)) for i in range(with_tokens)],
+                columns=["user_id", "token_hash", "created_at", "expires_at"])
+    finally:
+        await conn.close()
+    return [BenchUser(ids[name.lower()], name, tokens[i] if i < with_tokens else "")
+            for i, name in enumerate(names)]
+
+
+async def insert_follows(database_url: str, pairs: list[tuple[int, int]]) -> None:
+    """COPY (follower_id, followed_id) pairs into follows."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
+    try:
+        await conn.copy_records_to_table(
+            "follows", records=[(f, t, now) for f, t in pairs],
+            columns=["follower_id", "followed_id", "created_at"])
+        await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE api_tokens")
+    finally:
+        await conn.close()
+
+
+def raise_nofile_limit(wanted: int) -> tuple[int, int]:
+    """Raise this process's soft RLIMIT_NOFILE to `wanted` (capped at the hard limit); child
+    processes started afterwards (servers, client workers) inherit it. Returns (soft, hard)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    cap = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if cap > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (cap, hard))
+        soft = cap
+    return soft, hard
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of a process in KiB (VmRSS in /proc/<pid>/status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+def open_fds(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0.0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+
+
+def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU time so far of every process whose command name starts with one of `names`
+    (e.g. every `postgres` backend), summed per name."""
+    totals = dict.fromkeys(names, 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                name = comm.read().strip()
+        except OSError:
+            continue
+        for wanted in names:
+            if name.startswith(wanted):
+                totals[wanted] += cpu_seconds(int(entry))
+    return totals
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat, for a utilisation delta."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    return float(total - idle), float(total)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of an ascending list; nan when empty."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 100))))
+    return sorted_values[rank - 1]
+
+
+def py_spy_executable() -> str | None:
+    candidate = VENV_BIN / "py-spy"
+    return str(candidate) if candidate.exists() else shutil.which("py-spy")

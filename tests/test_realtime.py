@@ -197,3 +197,32 @@ async def test_malformed_client_events_get_an_error_ack(server, people, payload)
         assert await socket.call("subscribe", {"stream": "explore"}) == {"ok": True}
     finally:
         await socket.disconnect()
+
+
+async def test_presence_is_tracked_in_redis_and_expires(server, people, settings):
+    import time
+
+    from microblog.infra import resources
+    from microblog.realtime import presence
+
+    (author, author_doc) = people["author"]
+    assert not await presence.is_online(author_doc["id"])
+    socket = await connect(server.url, author, name="present")
+    try:
+        assert await presence.is_online(author_doc["id"])
+        page = await author.http.get("/user/author")
+        assert "Online now" in page.text
+    finally:
+        await socket.disconnect()
+    for _ in range(50):
+        if not await presence.is_online(author_doc["id"]):
+            break
+        await asyncio.sleep(0.05)
+    assert not await presence.is_online(author_doc["id"])
+    # an instance that died without cleaning up: its deadline passes, the user is offline
+    key = presence.presence_key(author_doc["id"])
+    await resources.redis.hset(key, "dead-instance", str(time.time() - 1))
+    assert not await presence.is_online(author_doc["id"])
+    await resources.redis.hset(key, "live-instance", str(time.time() + 30))
+    assert await presence.is_online(author_doc["id"])
+    await resources.redis.delete(key)

@@ -7,6 +7,7 @@ from quart.typing import ResponseReturnValue
 
 from microblog.i18n import gettext as _
 from microblog.models import User
+from microblog.realtime import presence
 from microblog.services import accounts, notifications, posts, social
 from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
@@ -66,7 +67,8 @@ async def user(username: str) -> ResponseReturnValue:
     return await render(
         "main/user.html", title=profile.username, profile=profile, page=page,
         counts=await social.counts(profile), endpoint="main.user",
-        following=await _viewer_follows(profile), form=EmptyForm())
+        following=await _viewer_follows(profile), form=EmptyForm(),
+        online=await presence.is_online(profile.id))
 
 
 @bp.route("/user/<username>/followers")
