@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.realtime.presence import PresenceTracker
     from microblog.realtime.publish import Publisher
     from microblog.services import accounts
-    from microblog.web import api, auth, errors, main, ops, rendering
+    from microblog.web import api, auth, errors, main, messages, ops, rendering
 
     settings = settings or Settings.from_env()
     app = Quart(__name__, template_folder=str(ROOT / "templates"),
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         LANGUAGES=settings.languages, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         get_locale=i18n.get_locale)
 
-    for blueprint in (auth.bp, main.bp, api.bp, ops.bp):
+    for blueprint in (auth.bp, main.bp, messages.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     rendering.install(app)

@@ -38,7 +38,7 @@ from microblog.devservices import EmbeddedPostgres, EmbeddedRedis, free_port
 from microblog.settings import ROOT, Settings
 
 CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ["user_events", "notifications", "comments", "posts", "follows",
+TABLES = ["messages", "conversations", "blocks", "user_events", "notifications", "comments", "posts", "follows",
           "password_reset_tokens", "api_tokens", "users"]
 TEST_SECRET = "test-secret-" + "x" * 32
 
@@ -177,10 +177,19 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def db(app: Any) -> None:
-    """Every test that uses the database starts from empty tables."""
+async def db(app: Any, settings: Settings) -> None:
+    """Every test that uses the database starts from empty tables (and, since user ids
+    restart, without the Redis state of earlier users: rate limits, presence)."""
     await connections.get("default").execute_script(
         f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE;")
+    from microblog.infra import resources
+
+    if resources.redis is not None:
+        for pattern in ("rate:*", "presence:*"):
+            keys = [k async for k in resources.redis.scan_iter(
+                f"{settings.redis_namespace}:{pattern}", count=1000)]
+            if keys:
+                await resources.redis.delete(*keys)
 
 
 @pytest.fixture

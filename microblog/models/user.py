@@ -32,6 +32,8 @@ class User(Model):
     last_event_id = fields.IntField(default=0)
     # kept with the row every page loads anyway, so the bell costs no query
     unread_notifications = fields.IntField(default=0)
+    # unread private messages over all conversations (the navbar badge)
+    unread_messages = fields.IntField(default=0)
     last_seen = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -13,8 +13,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
-    "EVENTS", "AuthorRef", "CommentCreated", "Event", "NotificationEvent",
-    "NotificationsRead", "PostCreated", "PostDeleted", "ValidationError",
+    "EVENTS", "AuthorRef", "CommentCreated", "Event", "MessageCreated", "MessageRead",
+    "NotificationEvent", "NotificationsRead", "PostCreated", "PostDeleted", "Typing", "UserRef",
+    "ValidationError",
     "validate_event",
 ]
 
@@ -29,7 +30,7 @@ class Event(BaseModel):
     personal: ClassVar[bool] = False
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 class AuthorRef(BaseModel):
@@ -38,6 +39,9 @@ class AuthorRef(BaseModel):
     id: int
     username: str
     avatar: str
+
+
+UserRef = AuthorRef
 
 
 class PostCreated(Event):
@@ -90,9 +94,49 @@ class NotificationsRead(Event):
     event_id: int | None = None
 
 
+class MessageCreated(Event):
+    """A private message, to every tab of its sender and of its recipient."""
+
+    name: ClassVar[str] = "message.created"
+    personal: ClassVar[bool] = True
+    id: int
+    sender: UserRef
+    recipient: UserRef
+    body: str = Field(max_length=1000)
+    created_at: datetime
+    # the sending tab's id for it, so that tab can match its optimistic copy
+    client_id: str | None = None
+    # the receiving user's total of unread messages after this one
+    unread: int | None = Field(default=None, ge=0)
+    event_id: int | None = None
+
+
+class MessageRead(Event):
+    """`reader` has read `partner`'s messages up to `last_read_id`: to both of them (the
+    partner's tabs show "seen", the reader's tabs update their unread counts)."""
+
+    name: ClassVar[str] = "message.read"
+    personal: ClassVar[bool] = True
+    reader: int
+    partner: int
+    last_read_id: int
+    unread: int = Field(ge=0)
+    event_id: int | None = None
+
+
+class Typing(Event):
+    """Ephemeral: `from` is typing to the receiving user. Never stored or replayed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    name: ClassVar[str] = "typing"
+    from_: int = Field(alias="from")
+    username: str
+
+
 EVENTS: dict[str, type[Event]] = {
     cls.name: cls
-    for cls in (PostCreated, PostDeleted, CommentCreated, NotificationEvent, NotificationsRead)
+    for cls in (PostCreated, PostDeleted, CommentCreated, NotificationEvent, NotificationsRead,
+                MessageCreated, MessageRead, Typing)
 }
 
 

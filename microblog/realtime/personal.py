@@ -54,6 +54,9 @@ class Cursor:
         self.lock = asyncio.Lock()
         self.follow_rooms: set[str] = set()
         self.stream_rooms: set[str] = set()
+        self.locale: str | None = None
+        # typing indicators sent, per recipient (monotonic time), for throttling
+        self.typing_sent: dict[int, float] = {}
 
 
 class PersonalHub:

@@ -16,11 +16,13 @@ import socketio
 from quart import Quart
 from quart_auth import QuartAuth
 
+from microblog.i18n import locale_context
 from microblog.models import User
 from microblog.realtime.personal import PersonalHub
 from microblog.realtime.presence import PresenceTracker
 from microblog.realtime.rooms import author_room, stream_room, user_room
-from microblog.services import accounts, social
+from microblog.services import accounts, messages, social
+from microblog.services.errors import ServiceError
 from microblog.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
         for room in rooms:
             await sio.enter_room(sid, room)
         hub.attach(sid, user.id, requested_cursor(auth, user.last_event_id), rooms)
+        hub.cursors[sid].locale = user.locale
         await presence.connected(user.id)
 
     @sio.event
@@ -125,6 +128,51 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
         if room not in cursor.follow_rooms:  # a followed author's posts keep coming
             await sio.leave_room(sid, room)
         return {"ok": True}
+
+    @sio.on("message.send")
+    async def message_send(sid: str, data: Any = None) -> dict[str, Any]:
+        """`{to: username, body, client_id?}` → `{ok: true, message}` or `{ok: false, error}`."""
+        cursor = hub.cursors.get(sid)
+        if cursor is None or not isinstance(data, dict):
+            return error("expected {to, body, client_id}")
+        with locale_context(cursor.locale):
+            try:
+                sender = await accounts.get_user(cursor.user_id)
+                message, _created = await messages.send_message(
+                    sender, data.get("to"), data.get("body"), data.get("client_id"))
+            except ServiceError as exc:
+                return {**error(exc.message), "code": exc.code}
+        return {"ok": True, "message": message.as_json()}
+
+    @sio.on("message.read")
+    async def message_read(sid: str, data: Any = None) -> dict[str, Any]:
+        """`{with: username, last_read_id}` → `{ok: true, unread}`."""
+        cursor = hub.cursors.get(sid)
+        if cursor is None or not isinstance(data, dict) or not isinstance(data.get("with"), str):
+            return error("expected {with, last_read_id}")
+        with locale_context(cursor.locale):
+            try:
+                reader = await accounts.get_user(cursor.user_id)
+                partner = await accounts.get_user_by_username(data["with"])
+                unread = await messages.mark_read(reader, partner, data.get("last_read_id"))
+            except ServiceError as exc:
+                return {**error(exc.message), "code": exc.code}
+        return {"ok": True, "unread": unread}
+
+    @sio.on("typing")
+    async def typing(sid: str, data: Any = None) -> dict[str, Any]:
+        """`{to: username}`: ephemeral, at most one indicator per recipient per interval."""
+        cursor = hub.cursors.get(sid)
+        if cursor is None or not isinstance(data, dict) or not isinstance(data.get("to"), str):
+            return error("expected {to}")
+        try:
+            sender = await accounts.get_user(cursor.user_id)
+            recipient = await messages.recipient_for(sender, data["to"])
+            await messages.check_not_blocked(sender.id, recipient.id)
+            sent = messages.typing(sender, recipient, cursor.typing_sent)
+        except ServiceError as exc:
+            return {**error(exc.message), "code": exc.code}
+        return {"ok": True, "sent": sent}
 
     @sio.on("*")
     async def unknown(event: str, sid: str, data: Any = None) -> dict[str, Any]:

@@ -122,6 +122,10 @@ class AuthorView:
     def avatar(self, size: int = 128) -> str:
         return gravatar_url(self.email, size)
 
+    def ref(self) -> AuthorRef:
+        """As events and the API show a user."""
+        return AuthorRef(id=self.id, username=self.username, avatar=self.avatar(128))
+
 
 @dataclass(frozen=True, slots=True)
 class PostView:

@@ -7,11 +7,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
-from microblog.models import Follow, User
+from microblog.models import Block, Follow, User
 from microblog.realtime.publish import publish_membership, publish_personal
 from microblog.realtime.rooms import author_room
 from microblog.services import notifications
-from microblog.services.errors import ServiceError
+from microblog.services.errors import Forbidden, ServiceError
 from microblog.services.pagination import Page, PageRequest
 
 
@@ -20,6 +20,8 @@ async def follow(user: User, target: User) -> bool:
     The target is notified; the follower's sockets start receiving the target's posts."""
     if user.id == target.id:
         raise ServiceError(_("You cannot follow yourself."))
+    if await Block.exists(blocker_id=target.id, blocked_id=user.id):
+        raise Forbidden(_("You cannot follow this user."))
     try:
         async with in_transaction() as conn:
             await Follow.create(follower_id=user.id, followed_id=target.id, using_db=conn)

@@ -14,10 +14,15 @@ from quart_auth import current_user as auth_user
 
 from microblog.i18n import gettext as _
 from microblog.models import User
-from microblog.services import accounts, notifications, posts, social
+from microblog.services import accounts, messages, notifications, posts, social
 from microblog.services.errors import AuthenticationFailed, ServiceError
 from microblog.services.pagination import Page, PageRequest
-from microblog.web.serializers import notification_json, post_json, user_json
+from microblog.web.serializers import (
+    conversation_json,
+    notification_json,
+    post_json,
+    user_json,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -263,3 +268,84 @@ async def read_notifications() -> ResponseReturnValue:
     if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int)):
         raise ServiceError(_("up_to_id must be a notification id."))
     return {"unread": await notifications.mark_read(api_user(), up_to)}
+
+
+# --- private messages ---------------------------------------------------------------------
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ServiceError(_("%(name)s must be a number.", name=name))
+    return int(raw)
+
+
+@bp.route("/messages")
+@token_required
+async def message_history() -> ResponseReturnValue:
+    """A conversation, newest first; `before=<id>` pages back (keyset)."""
+    partner_name = request.args.get("with")
+    if not partner_name:
+        raise ServiceError(_("Say whose conversation: ?with=<username>."))
+    partner = await accounts.get_user_by_username(partner_name)
+    before = _int_arg("before")
+    per_page = _int_arg("per_page") or 50
+    page = await messages.history(api_user(), partner, before, per_page)
+    older = None
+    if page.has_next and page.items:
+        values: dict[str, Any] = {"with": partner.username, "before": page.items[-1].id,
+                                  "per_page": page.per_page}
+        older = url_for("api.message_history", **values)
+    return {
+        "items": [m.as_json() for m in page.items],
+        "_meta": {"per_page": page.per_page, "before": before},
+        "_links": {"self": request.full_path, "next": older, "prev": None},
+    }
+
+
+@bp.route("/messages", methods=["POST"])
+@token_required
+async def send_message() -> ResponseReturnValue:
+    data = await json_body()
+    message, created = await messages.send_message(
+        api_user(), data.get("to"), data.get("body"), data.get("client_id"))
+    response = jsonify(message.as_json())
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.route("/messages/read", methods=["POST"])
+@token_required
+async def read_messages() -> ResponseReturnValue:
+    data = await json_body()
+    if not isinstance(data.get("with"), str):
+        raise ServiceError(_("Say whose messages: {\"with\": <username>}."))
+    partner = await accounts.get_user_by_username(data["with"])
+    return {"unread": await messages.mark_read(api_user(), partner, data.get("last_read_id"))}
+
+
+@bp.route("/conversations")
+@token_required
+async def conversations() -> ResponseReturnValue:
+    req = page_request()
+    rows = await messages.conversations(api_user(), req.per_page + 1, req.offset)
+    page = Page(rows[: req.per_page], req.page, req.per_page, len(rows) > req.per_page)
+    body = collection(page, (conversation_json(c) for c in page.items), "api.conversations")
+    body["unread"] = api_user().unread_messages
+    return body
+
+
+@bp.route("/me/blocks/<int:user_id>", methods=["POST"])
+@token_required
+async def block(user_id: int) -> ResponseReturnValue:
+    await messages.block(api_user(), await accounts.get_user(user_id))
+    return "", 204
+
+
+@bp.route("/me/blocks/<int:user_id>", methods=["DELETE"])
+@token_required
+async def unblock(user_id: int) -> ResponseReturnValue:
+    await messages.unblock(api_user(), await accounts.get_user(user_id))
+    return "", 204

@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, Submit
 from wtforms.validators import EqualTo
 
 from microblog.i18n import lazy_gettext as _l
+from microblog.models.message import MESSAGE_MAX
 from microblog.models.post import COMMENT_MAX, POST_MAX
 from microblog.models.user import ABOUT_ME_MAX, EMAIL_MAX, USERNAME_MAX
 
@@ -64,6 +65,12 @@ class CommentForm(QuartForm):
     body = TextAreaField(_l("Add a comment"), render_kw={
         "maxlength": COMMENT_MAX, "rows": 2, "required": True})
     submit = SubmitField(_l("Comment"))
+
+
+class MessageForm(QuartForm):
+    body = TextAreaField(_l("Message"), render_kw={
+        "maxlength": MESSAGE_MAX, "rows": 2, "required": True})
+    submit = SubmitField(_l("Send"))
 
 
 class EmptyForm(QuartForm):

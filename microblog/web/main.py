@@ -8,7 +8,7 @@ from quart.typing import ResponseReturnValue
 from microblog.i18n import gettext as _
 from microblog.models import User
 from microblog.realtime import presence
-from microblog.services import accounts, notifications, posts, social
+from microblog.services import accounts, messages, notifications, posts, social
 from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
 from microblog.web.common import (
@@ -68,7 +68,7 @@ async def user(username: str) -> ResponseReturnValue:
         "main/user.html", title=profile.username, profile=profile, page=page,
         counts=await social.counts(profile), endpoint="main.user",
         following=await _viewer_follows(profile), form=EmptyForm(),
-        online=await presence.is_online(profile.id))
+        online=await presence.is_online(profile.id), blocked=await _viewer_blocks(profile))
 
 
 @bp.route("/user/<username>/followers")
@@ -87,6 +87,12 @@ async def following(username: str) -> ResponseReturnValue:
     return await render("main/people.html", profile=profile, page=page,
                                  title=_("People %(name)s follows", name=profile.username),
                                  endpoint="main.following")
+
+
+async def _viewer_blocks(profile: User) -> bool:
+    viewer = current_user()
+    return viewer is not None and viewer.id != profile.id and await messages.is_blocked(
+        viewer, profile)
 
 
 async def _viewer_follows(profile: User) -> bool:

@@ -50,3 +50,14 @@ def notification_json(notification: Any) -> dict[str, Any]:
         "created_at": iso(notification.created_at),
         "read": notification.read_at is not None,
     }
+
+
+def conversation_json(conversation: Any) -> dict[str, Any]:
+    last = conversation.last_message
+    return {
+        "partner": conversation.partner.ref().model_dump(),
+        "last_message": last.as_json() if last is not None else None,
+        "unread": conversation.unread,
+        "partner_read_id": conversation.partner_read_id,
+        "updated_at": iso(conversation.updated_at),
+    }

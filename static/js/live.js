@@ -223,4 +223,18 @@ bus.addEventListener("notifications.read", (e) => {
   }
 });
 
+// the navbar's unread messages badge, in every tab
+const messagesCount = document.getElementById("messages-count");
+function setUnreadMessages(n) {
+  if (!messagesCount || typeof n !== "number") return;
+  messagesCount.textContent = n > 99 ? "99+" : String(n);
+  messagesCount.classList.toggle("d-none", n === 0);
+}
+bus.addEventListener("message.created", (e) => {
+  if (e.detail.recipient.id === me) setUnreadMessages(e.detail.unread);
+});
+bus.addEventListener("message.read", (e) => {
+  if (e.detail.reader === me) setUnreadMessages(e.detail.unread);
+});
+
 start();

@@ -1,0 +1,324 @@
+"""Private messages: send (idempotent per client id, rate limited, blocks honoured), read
+receipts, history, the inbox, and blocking."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from microblog.i18n import gettext as _
+from microblog.infra import resources
+from microblog.models import Block, Follow, User
+from microblog.models.message import CLIENT_ID_MAX, MESSAGE_MAX
+from microblog.realtime.events import MessageCreated, MessageRead, Typing
+from microblog.realtime.publish import (
+    publish,
+    publish_membership,
+    publish_personal,
+    record_personal,
+)
+from microblog.realtime.rooms import author_room, user_room
+from microblog.services import accounts
+from microblog.services.errors import Forbidden, ServiceError, ValidationFailed
+from microblog.services.pagination import Page
+from microblog.services.posts import AuthorView
+
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,%d}$" % CLIENT_ID_MAX)  # noqa: UP031
+# sends per user per window; a clear error past it, never a dropped socket
+RATE_LIMIT = 30
+RATE_WINDOW = 10
+HISTORY_MAX = 100
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: int
+    sender: AuthorView
+    recipient: AuthorView
+    body: str
+    created_at: datetime
+    client_id: str | None
+
+    def event(self, unread: int | None = None) -> MessageCreated:
+        return MessageCreated(id=self.id, sender=self.sender.ref(),
+                              recipient=self.recipient.ref(), body=self.body,
+                              created_at=self.created_at, client_id=self.client_id,
+                              unread=unread)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.event().payload()
+
+
+def user_ref(user_id: int, username: str, email: str) -> AuthorView:
+    return AuthorView(user_id, username, email)
+
+
+def clean_message(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationFailed({"body": _("Write a message first: it is empty.")})
+    text = body.strip("\n\r ")
+    if len(text) > MESSAGE_MAX:
+        raise ValidationFailed({"body": _(
+            "That is %(len)d characters; the limit is %(max)d.", len=len(text), max=MESSAGE_MAX)})
+    return text
+
+
+def clean_client_id(client_id: Any) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise ValidationFailed({"client_id": _("client_id must be 1 to 64 letters, digits "
+                                               "or - _ . :")})
+    return client_id
+
+
+async def recipient_for(sender: User, to: Any) -> User:
+    if not isinstance(to, str) or not to.strip():
+        raise ValidationFailed({"to": _("Choose who to send the message to.")})
+    recipient = await accounts.get_user_by_username(to.strip())
+    if recipient.id == sender.id:
+        raise ValidationFailed({"to": _("You cannot send a message to yourself.")})
+    return recipient
+
+
+async def check_not_blocked(sender_id: int, recipient_id: int) -> None:
+    rows = await Block.filter(blocker_id__in=[sender_id, recipient_id],
+                              blocked_id__in=[sender_id, recipient_id]).values_list(
+        "blocker_id", flat=True)
+    if recipient_id in rows:
+        raise Forbidden(_("You cannot send messages to this user."))
+    if sender_id in rows:
+        raise Forbidden(_("You blocked this user. Unblock them to send a message."))
+
+
+async def rate_limit(user_id: int) -> None:
+    if resources.redis is None:
+        return
+    window = int(time.time() // RATE_WINDOW)
+    key = resources.key("rate", "messages", user_id, window)
+    async with resources.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, RATE_WINDOW * 2)
+        count, _ok = await pipe.execute()
+    if int(count) > RATE_LIMIT:
+        raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
+
+
+async def send_message(sender: User, to: Any, body: Any, client_id: Any = None
+                       ) -> tuple[MessageView, bool]:
+    """Store and deliver a message. Returns (message, created): a retry with a client id
+    already used returns the stored message and delivers nothing again."""
+    text = clean_message(body)
+    cid = clean_client_id(client_id)
+    recipient = await recipient_for(sender, to)
+    if cid is not None:
+        existing = await _by_client_id(sender.id, cid)
+        if existing is not None:
+            return existing, False
+    await check_not_blocked(sender.id, recipient.id)
+    await rate_limit(sender.id)
+    try:
+        async with in_transaction() as conn:
+            rows = await conn.execute_query_dict(
+                "INSERT INTO messages (sender_id, recipient_id, body, client_id, created_at) "
+                "VALUES ($1, $2, $3, $4, now()) RETURNING id, created_at",
+                [sender.id, recipient.id, text, cid])
+            message = MessageView(
+                rows[0]["id"], user_ref(sender.id, sender.username, sender.email),
+                user_ref(recipient.id, recipient.username, recipient.email), text,
+                rows[0]["created_at"], cid)
+            unread = await _record_in_conversations(conn, message)
+            sender_event = await record_personal(
+                conn, sender.id, message.event(unread=sender.unread_messages))
+            recipient_event = await record_personal(conn, recipient.id, message.event(unread))
+    except IntegrityError:
+        # a concurrent retry with the same client id won the race: it is stored once
+        existing = await _by_client_id(sender.id, cid or "")
+        if existing is None:
+            raise
+        return existing, False
+    publish_personal(sender.id, sender_event)
+    publish_personal(recipient.id, recipient_event)
+    return message, True
+
+
+async def _record_in_conversations(conn: BaseDBAsyncClient, message: MessageView) -> int:
+    """Both sides of the conversation move to the top; the recipient has one more unread.
+    Returns the recipient's total of unread messages."""
+    await conn.execute_query(
+        "INSERT INTO conversations (user_id, partner_id, last_message_id, last_read_id, unread,"
+        " updated_at) VALUES ($1, $2, $3, 0, 0, now()), ($2, $1, $3, 0, 1, now()) "
+        "ON CONFLICT (user_id, partner_id) DO UPDATE SET"
+        " last_message_id = EXCLUDED.last_message_id, updated_at = now(),"
+        " unread = conversations.unread + EXCLUDED.unread",
+        [message.sender.id, message.recipient.id, message.id])
+    rows = await conn.execute_query_dict(
+        "UPDATE users SET unread_messages = unread_messages + 1 WHERE id = $1 "
+        "RETURNING unread_messages", [message.recipient.id])
+    return int(rows[0]["unread_messages"])
+
+
+_SELECT = (
+    "SELECT m.id, m.body, m.client_id, m.created_at, m.sender_id, s.username AS s_name,"
+    " s.email AS s_email, m.recipient_id, r.username AS r_name, r.email AS r_email "
+    "FROM messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id ")
+
+
+def _view(row: dict[str, Any]) -> MessageView:
+    return MessageView(row["id"], user_ref(row["sender_id"], row["s_name"], row["s_email"]),
+                       user_ref(row["recipient_id"], row["r_name"], row["r_email"]),
+                       row["body"], row["created_at"], row["client_id"])
+
+
+async def _by_client_id(sender_id: int, client_id: str) -> MessageView | None:
+    rows = await connections.get("default").execute_query_dict(
+        _SELECT + "WHERE m.sender_id = $1 AND m.client_id = $2", [sender_id, client_id])
+    return _view(rows[0]) if rows else None
+
+
+async def history(user: User, partner: User, before: int | None = None,
+                  per_page: int = 50) -> Page[MessageView]:
+    """The conversation, newest first, `per_page` messages older than `before` (keyset)."""
+    per_page = max(1, min(HISTORY_MAX, per_page))
+    params: list[Any] = [user.id, partner.id, per_page + 1]
+    older = ""
+    if before is not None:
+        params.append(before)
+        older = "AND m.id < $4 "
+    rows = await connections.get("default").execute_query_dict(
+        _SELECT + "WHERE ((m.sender_id = $1 AND m.recipient_id = $2) OR "
+        "(m.sender_id = $2 AND m.recipient_id = $1)) " + older +
+        "ORDER BY m.id DESC LIMIT $3", params)
+    return Page([_view(r) for r in rows[:per_page]], 1, per_page, len(rows) > per_page)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    partner: AuthorView
+    last_message: MessageView | None
+    unread: int
+    last_read_id: int
+    partner_read_id: int
+    updated_at: datetime
+
+
+async def conversations(user: User, limit: int = 50, offset: int = 0
+                        ) -> list[ConversationView]:
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT c.partner_id, p.username AS p_name, p.email AS p_email, c.unread,"
+        " c.last_read_id, c.updated_at, COALESCE(o.last_read_id, 0) AS partner_read_id,"
+        " m.id, m.body, m.client_id, m.created_at, m.sender_id, s.username AS s_name,"
+        " s.email AS s_email, m.recipient_id, r.username AS r_name, r.email AS r_email "
+        "FROM conversations c JOIN users p ON p.id = c.partner_id "
+        "LEFT JOIN conversations o ON o.user_id = c.partner_id AND o.partner_id = c.user_id "
+        "LEFT JOIN messages m ON m.id = c.last_message_id "
+        "LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id "
+        "WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2 OFFSET $3",
+        [user.id, limit, offset])
+    return [ConversationView(
+        user_ref(r["partner_id"], r["p_name"], r["p_email"]),
+        _view(r) if r["id"] is not None else None, r["unread"], r["last_read_id"],
+        r["partner_read_id"], r["updated_at"]) for r in rows]
+
+
+async def conversation_state(user: User, partner: User) -> tuple[int, int]:
+    """(what `user` has read of partner's messages, what partner has read of user's)."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT user_id, last_read_id FROM conversations WHERE (user_id = $1 AND partner_id = $2)"
+        " OR (user_id = $2 AND partner_id = $1)", [user.id, partner.id])
+    mine = next((r["last_read_id"] for r in rows if r["user_id"] == user.id), 0)
+    theirs = next((r["last_read_id"] for r in rows if r["user_id"] == partner.id), 0)
+    return int(mine), int(theirs)
+
+
+async def mark_read(reader: User, partner: User, last_read_id: Any) -> int:
+    """The reader has seen the partner's messages up to `last_read_id`. The partner's tabs
+    show "seen"; the reader's tabs update their unread counts. Returns the reader's total
+    of unread messages."""
+    if isinstance(last_read_id, bool) or not isinstance(last_read_id, int) or last_read_id < 0:
+        raise ValidationFailed({"last_read_id": _("last_read_id must be a message id.")})
+    async with in_transaction() as conn:
+        rows = await conn.execute_query_dict(
+            "SELECT last_read_id, last_message_id FROM conversations "
+            "WHERE user_id = $1 AND partner_id = $2 FOR UPDATE", [reader.id, partner.id])
+        if not rows:
+            return reader.unread_messages
+        upto = min(last_read_id, int(rows[0]["last_message_id"]))
+        if upto <= int(rows[0]["last_read_id"]):
+            return reader.unread_messages  # nothing new was read
+        counted = await conn.execute_query_dict(
+            "SELECT count(*) AS n FROM messages WHERE sender_id = $1 AND recipient_id = $2 "
+            "AND id > $3", [partner.id, reader.id, upto])
+        unread_here = int(counted[0]["n"])
+        await conn.execute_query(
+            "UPDATE conversations SET last_read_id = $3, unread = $4 "
+            "WHERE user_id = $1 AND partner_id = $2", [reader.id, partner.id, upto, unread_here])
+        totals = await conn.execute_query_dict(
+            "UPDATE users SET unread_messages = (SELECT COALESCE(SUM(unread), 0) FROM "
+            "conversations WHERE user_id = $1) WHERE id = $1 RETURNING unread_messages",
+            [reader.id])
+        total = int(totals[0]["unread_messages"])
+        read = MessageRead(reader=reader.id, partner=partner.id, last_read_id=upto, unread=0)
+        reader_event = await record_personal(conn, reader.id,
+                                             read.model_copy(update={"unread": total}))
+        partner_event = await record_personal(
+            conn, partner.id, read.model_copy(update={"unread": partner.unread_messages}))
+    reader.unread_messages = total
+    publish_personal(reader.id, reader_event)
+    publish_personal(partner.id, partner_event)
+    return total
+
+
+# --- typing -------------------------------------------------------------------------------
+
+TYPING_INTERVAL = 2.0
+
+
+def typing(sender: User, recipient: User, sent: dict[int, float]) -> bool:
+    """Tell the recipient's tabs that `sender` is typing, at most once per interval per
+    recipient (`sent` is the sending socket's memory of when it last did)."""
+    now = time.monotonic()
+    if now - sent.get(recipient.id, 0.0) < TYPING_INTERVAL:
+        return False
+    sent[recipient.id] = now
+    publish(Typing.model_validate({"from": sender.id, "username": sender.username}),
+            user_room(recipient.id))
+    return True
+
+
+# --- blocking -----------------------------------------------------------------------------
+
+
+async def block(user: User, target: User) -> None:
+    """`target` can no longer message or follow `user`; an existing follow ends."""
+    if user.id == target.id:
+        raise ServiceError(_("You cannot block yourself."))
+    async with in_transaction() as conn:
+        await conn.execute_query(
+            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT DO NOTHING", [user.id, target.id])
+        removed = await Follow.filter(follower_id=target.id, followed_id=user.id).using_db(
+            conn).delete()
+    if removed:
+        publish_membership(target.id, leave=[author_room(user.id)])
+
+
+async def unblock(user: User, target: User) -> None:
+    await Block.filter(blocker_id=user.id, blocked_id=target.id).delete()
+
+
+async def is_blocked(blocker: User, blocked: User) -> bool:
+    return await Block.exists(blocker_id=blocker.id, blocked_id=blocked.id)
