@@ -87,3 +87,46 @@ async def test_live_follow_notification_and_live_timeline(server, browser, db):
     finally:
         await alice_ctx.close()
         await bob_ctx.close()
+
+
+async def test_two_people_chat_live_with_typing_and_seen(server, browser, db):
+    base = server.url
+    ann_ctx = await browser.new_context(viewport={"width": 1000, "height": 800})
+    ben_ctx = await browser.new_context(viewport={"width": 1000, "height": 800})
+    ann, ben = await ann_ctx.new_page(), await ben_ctx.new_page()
+    try:
+        await register_and_login(ann, base, "ann")
+        await register_and_login(ben, base, "ben")
+        await ann.goto(f"{base}/user/ben")
+        await ann.click("text=Send message")
+        await ann.wait_for_url(f"{base}/messages/ben")
+        await ben.goto(f"{base}/messages/ann")
+        for p in (ann, ben):
+            await p.wait_for_selector("#live-status[data-state=live]")
+
+        # ann types: ben sees the indicator; Enter sends; ben sees the message live
+        await ann.click("#body")
+        await ann.keyboard.type("Hello Ben, <script>x</script>")
+        await ben.wait_for_selector("#typing:has-text('ann is typing')")
+        await ann.keyboard.press("Enter")
+        received = await ben.wait_for_selector(".msg.theirs .bubble")
+        assert await received.inner_text() == "Hello Ben, <script>x</script>"
+        await ann.wait_for_selector(".msg.mine[data-message-id]:not(.pending)")
+
+        # ben has the tab open, so it is read: ann sees "Seen"
+        await ann.wait_for_selector(".msg.mine .state:has-text('Seen')")
+
+        # Shift+Enter makes a new line; ben replies and ann sees it
+        await ben.click("#body")
+        await ben.keyboard.type("Hi Ann!")
+        await ben.keyboard.press("Shift+Enter")
+        await ben.keyboard.type("Second line")
+        await ben.keyboard.press("Enter")
+        reply = await ann.wait_for_selector(".msg.theirs .bubble")
+        assert await reply.inner_text() == "Hi Ann!\nSecond line"
+        await ann.screenshot(path=artifact("ann-chat.png"))
+        await ben.screenshot(path=artifact("ben-chat.png"))
+        assert await ann.evaluate("performance.getEntriesByType('navigation').length") == 1
+    finally:
+        await ann_ctx.close()
+        await ben_ctx.close()
