@@ -108,14 +108,46 @@ async def seed(database_url: str, *, users: int, posts: int, follows: int, messa
                     "posts", records=chunk,
                     columns=["author_id", "body", "language", "created_at"])
                 progress.update(task, advance=len(chunk))
+            task = progress.add_task("messages", total=messages)
+            # conversations mostly between people who follow each other's posts
+            pair_pool = [(p[0], p[1]) for p in pairs] or [(ids[0], ids[-1])]
+            lines = [s for lang in SENTENCES.values() for s in lang] + [
+                "Are you coming tonight?", "Ha, that's great!", "Let me check and get back to you.",
+                "¿Quedamos mañana?", "好的，明天见！"]
+            msg_offsets = sorted(rng.uniform(0, span) for _ in range(messages))
+            for i in range(0, messages, BATCH):
+                chunk = []
+                for offset in msg_offsets[i:i + BATCH]:
+                    a, b = rng.choice(pair_pool)
+                    if rng.random() < 0.5:
+                        a, b = b, a
+                    chunk.append((a, b, rng.choice(lines), now - timedelta(seconds=span - offset)))
+                await conn.copy_records_to_table(
+                    "messages", records=chunk,
+                    columns=["sender_id", "recipient_id", "body", "created_at"])
+                progress.update(task, advance=len(chunk))
             if messages:
-                progress.console.print(
-                    "[yellow]--messages: private messages are not part of the product yet; "
-                    "none were created")
-        await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE posts;")
+                # both sides of each conversation, everything seeded counted as read
+                await conn.execute("""
+                    WITH pairs AS (
+                      SELECT sender_id AS u, recipient_id AS p, max(id) AS last,
+                             max(created_at) AS at FROM messages GROUP BY 1, 2
+                      UNION ALL
+                      SELECT recipient_id, sender_id, max(id), max(created_at)
+                      FROM messages GROUP BY 1, 2)
+                    INSERT INTO conversations
+                      (user_id, partner_id, last_message_id, last_read_id, unread, updated_at)
+                    SELECT u, p, max(last), max(last), 0, max(at) FROM pairs GROUP BY u, p
+                    ON CONFLICT (user_id, partner_id) DO UPDATE SET
+                      last_message_id = EXCLUDED.last_message_id,
+                      last_read_id = EXCLUDED.last_read_id, unread = 0,
+                      updated_at = EXCLUDED.updated_at""")
+        await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE posts; ANALYZE messages; "
+                           "ANALYZE conversations;")
     finally:
         await conn.close()
     elapsed = time.perf_counter() - started
-    print(f"seeded {users} users, {len(pairs)} follows, {posts} posts in {elapsed:.1f}s "
+    print(f"seeded {users} users, {len(pairs)} follows, {posts} posts, {messages} messages "
+          f"in {elapsed:.1f}s "
           f"(password for every seeded user: {password!r})")
-    return {"users": users, "follows": len(pairs), "posts": posts}
+    return {"users": users, "follows": len(pairs), "posts": posts, "messages": messages}

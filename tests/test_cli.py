@@ -6,7 +6,7 @@ import sys
 from email import message_from_bytes, policy
 
 from microblog.mail import render_email, send_email
-from microblog.models import Follow, Post, User
+from microblog.models import Conversation, Follow, Message, Post, User
 from microblog.settings import ROOT
 from tests.conftest import settings_env
 from tests.helpers import make_user
@@ -21,11 +21,17 @@ async def run_cli(settings, *args):
 async def test_seed_bulk_inserts_users_follows_and_posts(settings, db):
     await make_user("existing")
     result = await run_cli(settings, "seed", "--users", "30", "--posts", "500",
-                           "--follows", "5", "--messages", "0")
+                           "--follows", "5", "--messages", "200")
     assert result.returncode == 0, result.stderr
     assert await User.all().count() == 31
     assert await Post.all().count() == 500
     assert await Follow.all().count() == 150
+    assert await Message.all().count() == 200
+    # every conversation has both sides, pointing at its newest message
+    conversations = await Conversation.all()
+    assert conversations and len(conversations) % 2 == 0
+    newest = max(m.id for m in await Message.all())
+    assert max(c.last_message_id for c in conversations) == newest
     # timelines order by id; seeded ids follow creation time
     times = [p.created_at for p in await Post.all().order_by("id")]
     assert times == sorted(times)

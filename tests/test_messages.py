@@ -174,7 +174,7 @@ async def test_blocking_stops_messages_and_follows(server, trio):
 
 
 async def test_api_history_conversations_and_privacy(server, trio):
-    (ann, ann_doc), (ben, ben_doc), (cat, _) = trio["ann"], trio["ben"], trio["cat"]
+    (ann, _), (ben, _), (cat, _) = trio["ann"], trio["ben"], trio["cat"]
     for i in range(5):
         response = await ann.http.post("/api/messages", json={"to": "ben", "body": f"m{i}"})
         assert response.status_code == 201
