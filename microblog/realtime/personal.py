@@ -55,8 +55,8 @@ class Cursor:
         self.follow_rooms: set[str] = set()
         self.stream_rooms: set[str] = set()
         self.locale: str | None = None
-        # typing indicators sent, per recipient (monotonic time), for throttling
-        self.typing_sent: dict[int, float] = {}
+        # when this socket last sent a typing indicator, per recipient username
+        self.typing_sent: dict[str, float] = {}
 
 
 class PersonalHub:

@@ -161,18 +161,23 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
 
     @sio.on("typing")
     async def typing(sid: str, data: Any = None) -> dict[str, Any]:
-        """`{to: username}`: ephemeral, at most one indicator per recipient per interval."""
+        """`{to: username}`: ephemeral, at most one indicator per recipient per interval
+        (checked before touching the database: typing fires on every keystroke)."""
         cursor = hub.cursors.get(sid)
         if cursor is None or not isinstance(data, dict) or not isinstance(data.get("to"), str):
             return error("expected {to}")
-        try:
-            sender = await accounts.get_user(cursor.user_id)
-            recipient = await messages.recipient_for(sender, data["to"])
-            await messages.check_not_blocked(sender.id, recipient.id)
-            sent = messages.typing(sender, recipient, cursor.typing_sent)
-        except ServiceError as exc:
-            return {**error(exc.message), "code": exc.code}
-        return {"ok": True, "sent": sent}
+        key = data["to"].strip().lower()[:64]
+        if not messages.typing_due(cursor.typing_sent, key):
+            return {"ok": True, "sent": False}
+        with locale_context(cursor.locale):
+            try:
+                sender = await accounts.get_user(cursor.user_id)
+                recipient = await messages.recipient_for(sender, data["to"])
+                await messages.check_not_blocked(sender.id, recipient.id)
+            except ServiceError as exc:
+                return {**error(exc.message), "code": exc.code}
+        messages.typing(sender, recipient)
+        return {"ok": True, "sent": True}
 
     @sio.on("*")
     async def unknown(event: str, sid: str, data: Any = None) -> dict[str, Any]:

@@ -287,16 +287,22 @@ async def mark_read(reader: User, partner: User, last_read_id: Any) -> int:
 TYPING_INTERVAL = 2.0
 
 
-def typing(sender: User, recipient: User, sent: dict[int, float]) -> bool:
-    """Tell the recipient's tabs that `sender` is typing, at most once per interval per
-    recipient (`sent` is the sending socket's memory of when it last did)."""
+def typing_due(sent: dict[str, float], recipient_key: str) -> bool:
+    """At most one indicator per recipient per interval; `sent` is the sending socket's
+    memory of when it last sent one to each recipient (it is updated here)."""
     now = time.monotonic()
-    if now - sent.get(recipient.id, 0.0) < TYPING_INTERVAL:
+    if now - sent.get(recipient_key, 0.0) < TYPING_INTERVAL:
         return False
-    sent[recipient.id] = now
+    if len(sent) > 256:  # a socket typing to very many people: forget the old ones
+        sent.clear()
+    sent[recipient_key] = now
+    return True
+
+
+def typing(sender: User, recipient: User) -> None:
+    """Tell the recipient's tabs that `sender` is typing (never stored, never replayed)."""
     publish(Typing.model_validate({"from": sender.id, "username": sender.username}),
             user_room(recipient.id))
-    return True
 
 
 # --- blocking -----------------------------------------------------------------------------
