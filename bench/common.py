@@ -226,13 +226,17 @@ class Server:
 
 
 @contextmanager
-def serve(env: dict[str, str], log_dir: Path, ready_timeout: float = 60.0) -> Iterator[Server]:
-    """One `microblog serve` on a free loopback port, ready when GET /readyz answers 200."""
+def serve(env: dict[str, str], log_dir: Path, ready_timeout: float = 60.0,
+          command: list[str] | None = None) -> Iterator[Server]:
+    """One `microblog serve` on a free loopback port, ready when GET /readyz answers 200.
+    `command` replaces the `microblog` executable (e.g. `[python, /tmp/patched_launcher.py]`
+    for an A/B experiment); `serve --bind HOST:PORT` is appended to it."""
     port = free_port()
     log_path = log_dir / "serve.log"
+    executable = command or [str(VENV_BIN / "microblog")]
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [str(VENV_BIN / "microblog"), "serve", "--bind", f"127.0.0.1:{port}"],
+            [*executable, "serve", "--bind", f"127.0.0.1:{port}"],
             env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", proc, log_path)
     try:
@@ -474,10 +478,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
 
 
-def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[str, float]:
+def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[int, tuple[str, float]]:
     """CPU time so far of every process whose command name starts with one of `names`
-    (e.g. every `postgres` backend), summed per name."""
-    totals = dict.fromkeys(names, 0.0)
+    (e.g. every `postgres` backend): {pid: (name, seconds)}. Subtract two snapshots with
+    `cpu_delta_by_name`, which only counts processes present in both."""
+    found: dict[int, tuple[str, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -488,7 +493,16 @@ def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[str, float]:
             continue
         for wanted in names:
             if name.startswith(wanted):
-                totals[wanted] += cpu_seconds(int(entry))
+                found[int(entry)] = (wanted, cpu_seconds(int(entry)))
+    return found
+
+
+def cpu_delta_by_name(before: dict[int, tuple[str, float]],
+                      after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for pid, (name, seconds) in after.items():
+        start = before.get(pid, (name, 0.0))[1] if pid in before else 0.0
+        totals[name] = totals.get(name, 0.0) + max(0.0, seconds - start)
     return totals
 
 
