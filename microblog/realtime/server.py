@@ -137,9 +137,8 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
             return error("expected {to, body, client_id}")
         with locale_context(cursor.locale):
             try:
-                sender = await accounts.get_user(cursor.user_id)
                 message, _created = await messages.send_message(
-                    sender, data.get("to"), data.get("body"), data.get("client_id"))
+                    cursor.user_id, data.get("to"), data.get("body"), data.get("client_id"))
             except ServiceError as exc:
                 return {**error(exc.message), "code": exc.code}
         return {"ok": True, "message": message.as_json()}

@@ -3,15 +3,14 @@ receipts, history, the inbox, and blocking."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
@@ -27,7 +26,7 @@ from microblog.realtime.publish import (
 )
 from microblog.realtime.rooms import author_room, user_room
 from microblog.services import accounts
-from microblog.services.errors import Forbidden, ServiceError, ValidationFailed
+from microblog.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from microblog.services.pagination import Page
 from microblog.services.posts import AuthorView
 
@@ -117,58 +116,104 @@ async def rate_limit(user_id: int) -> None:
         raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
 
 
-async def send_message(sender: User, to: Any, body: Any, client_id: Any = None
+# Sending is the hot path of chat: two round trips, whatever the checks. The first reads the
+# sender, the recipient, both directions of blocking, an earlier send with the same client
+# id and the new message's id; the second is one statement that writes the message, both
+# sides of the conversation, the recipient's unread count and both users' personal events
+# (what publish.record_personal does, inlined so that it happens in the same statement).
+_PREPARE = """
+SELECT s.id AS s_id, s.username AS s_name, s.email AS s_email, s.unread_messages AS s_unread,
+       r.id AS r_id, r.username AS r_name, r.email AS r_email,
+       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = r.id AND b.blocked_id = s.id)
+         AS blocked_by_recipient,
+       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = s.id AND b.blocked_id = r.id)
+         AS blocking_recipient,
+       (SELECT m.id FROM messages m WHERE m.sender_id = s.id AND m.client_id = $3)
+         AS existing_id,
+       nextval(pg_get_serial_sequence('messages', 'id')) AS new_id
+FROM users s LEFT JOIN users r ON r.username_key = $2
+WHERE s.id = $1
+"""
+
+_WRITE = """
+WITH m AS (
+  INSERT INTO messages (id, sender_id, recipient_id, body, client_id, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sender_id, client_id) DO NOTHING
+  RETURNING id),
+c AS (
+  INSERT INTO conversations
+    (user_id, partner_id, last_message_id, last_read_id, unread, updated_at)
+  SELECT $2, $3, m.id, 0, 0, $6 FROM m
+  UNION ALL SELECT $3, $2, m.id, 0, 1, $6 FROM m
+  ON CONFLICT (user_id, partner_id) DO UPDATE SET
+    last_message_id = EXCLUDED.last_message_id, updated_at = EXCLUDED.updated_at,
+    unread = conversations.unread + EXCLUDED.unread
+  RETURNING 1),
+r AS (
+  UPDATE users SET unread_messages = unread_messages + 1, last_event_id = last_event_id + 1
+  WHERE id = $3 AND EXISTS (SELECT 1 FROM m) RETURNING unread_messages, last_event_id),
+s AS (
+  UPDATE users SET last_event_id = last_event_id + 1
+  WHERE id = $2 AND EXISTS (SELECT 1 FROM m) RETURNING last_event_id),
+e AS (
+  INSERT INTO user_events (user_id, event_id, name, payload, created_at)
+  SELECT $2, s.last_event_id, 'message.created', $7::jsonb, $6 FROM s
+  UNION ALL
+  SELECT $3, r.last_event_id, 'message.created',
+         $8::jsonb || jsonb_build_object('unread', r.unread_messages), $6 FROM r
+  RETURNING 1)
+SELECT (SELECT id FROM m) AS id, (SELECT count(*) FROM c) AS sides,
+       (SELECT count(*) FROM e) AS events,
+       (SELECT unread_messages FROM r) AS unread, (SELECT last_event_id FROM r) AS r_event,
+       (SELECT last_event_id FROM s) AS s_event
+"""
+
+
+async def send_message(sender: User | int, to: Any, body: Any, client_id: Any = None
                        ) -> tuple[MessageView, bool]:
     """Store and deliver a message. Returns (message, created): a retry with a client id
     already used returns the stored message and delivers nothing again."""
+    sender_id = sender if isinstance(sender, int) else sender.id
     text = clean_message(body)
     cid = clean_client_id(client_id)
-    recipient = await recipient_for(sender, to)
-    if cid is not None:
-        existing = await _by_client_id(sender.id, cid)
+    if not isinstance(to, str) or not to.strip():
+        raise ValidationFailed({"to": _("Choose who to send the message to.")})
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(_PREPARE, [sender_id, to.strip().lower(), cid])
+    if not rows or rows[0]["r_id"] is None:
+        raise NotFound(_("No such user."))
+    row = rows[0]
+    if row["r_id"] == sender_id:
+        raise ValidationFailed({"to": _("You cannot send a message to yourself.")})
+    if row["existing_id"] is not None:
+        existing = await _by_id(int(row["existing_id"]))
         if existing is not None:
             return existing, False
-    await check_not_blocked(sender.id, recipient.id)
-    await rate_limit(sender.id)
-    try:
-        async with in_transaction() as conn:
-            rows = await conn.execute_query_dict(
-                "INSERT INTO messages (sender_id, recipient_id, body, client_id, created_at) "
-                "VALUES ($1, $2, $3, $4, now()) RETURNING id, created_at",
-                [sender.id, recipient.id, text, cid])
-            message = MessageView(
-                rows[0]["id"], user_ref(sender.id, sender.username, sender.email),
-                user_ref(recipient.id, recipient.username, recipient.email), text,
-                rows[0]["created_at"], cid)
-            unread = await _record_in_conversations(conn, message)
-            sender_event = await record_personal(
-                conn, sender.id, message.event(unread=sender.unread_messages))
-            recipient_event = await record_personal(conn, recipient.id, message.event(unread))
-    except IntegrityError:
+    if row["blocked_by_recipient"]:
+        raise Forbidden(_("You cannot send messages to this user."))
+    if row["blocking_recipient"]:
+        raise Forbidden(_("You blocked this user. Unblock them to send a message."))
+    await rate_limit(sender_id)
+
+    message = MessageView(
+        int(row["new_id"]), user_ref(sender_id, row["s_name"], row["s_email"]),
+        user_ref(row["r_id"], row["r_name"], row["r_email"]), text, datetime.now(UTC), cid)
+    event = message.event()
+    sender_payload = event.model_copy(update={"unread": row["s_unread"]}).payload()
+    result = (await conn.execute_query_dict(_WRITE, [
+        message.id, sender_id, message.recipient.id, text, cid, message.created_at,
+        json.dumps(sender_payload), json.dumps(event.payload())]))[0]
+    if result["id"] is None:
         # a concurrent retry with the same client id won the race: it is stored once
-        existing = await _by_client_id(sender.id, cid or "")
+        existing = await _by_client_id(sender_id, cid or "")
         if existing is None:
-            raise
+            raise ServiceError(_("The message could not be sent. Please try again."))
         return existing, False
-    publish_personal(sender.id, sender_event)
-    publish_personal(recipient.id, recipient_event)
+    publish_personal(sender_id, event.model_copy(update={
+        "unread": row["s_unread"], "event_id": result["s_event"]}))
+    publish_personal(message.recipient.id, event.model_copy(update={
+        "unread": result["unread"], "event_id": result["r_event"]}))
     return message, True
-
-
-async def _record_in_conversations(conn: BaseDBAsyncClient, message: MessageView) -> int:
-    """Both sides of the conversation move to the top; the recipient has one more unread.
-    Returns the recipient's total of unread messages."""
-    await conn.execute_query(
-        "INSERT INTO conversations (user_id, partner_id, last_message_id, last_read_id, unread,"
-        " updated_at) VALUES ($1, $2, $3, 0, 0, now()), ($2, $1, $3, 0, 1, now()) "
-        "ON CONFLICT (user_id, partner_id) DO UPDATE SET"
-        " last_message_id = EXCLUDED.last_message_id, updated_at = now(),"
-        " unread = conversations.unread + EXCLUDED.unread",
-        [message.sender.id, message.recipient.id, message.id])
-    rows = await conn.execute_query_dict(
-        "UPDATE users SET unread_messages = unread_messages + 1 WHERE id = $1 "
-        "RETURNING unread_messages", [message.recipient.id])
-    return int(rows[0]["unread_messages"])
 
 
 _SELECT = (
@@ -181,6 +226,12 @@ def _view(row: dict[str, Any]) -> MessageView:
     return MessageView(row["id"], user_ref(row["sender_id"], row["s_name"], row["s_email"]),
                        user_ref(row["recipient_id"], row["r_name"], row["r_email"]),
                        row["body"], row["created_at"], row["client_id"])
+
+
+async def _by_id(message_id: int) -> MessageView | None:
+    rows = await connections.get("default").execute_query_dict(
+        _SELECT + "WHERE m.id = $1", [message_id])
+    return _view(rows[0]) if rows else None
 
 
 async def _by_client_id(sender_id: int, client_id: str) -> MessageView | None:
