@@ -69,6 +69,7 @@ class PersonalHub:
         self.by_user: dict[int, set[str]] = {}
         self.task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     # --- sockets --------------------------------------------------------------------------
 
@@ -200,10 +201,19 @@ class PersonalHub:
             log.error("personal events: malformed message %r", raw[:200])
             return
         if user_id in self.by_user:
-            try:
-                await self.offer(user_id, event_id, name, payload)
-            except Exception:
-                log.exception("personal events: delivery to user %s failed", user_id)
+            # Deliver without holding up the subscription: the next message may be for
+            # someone else. Per socket, order holds: tasks take the socket's lock in the
+            # order they were created, and offer() repairs any gap from the database.
+            task = asyncio.create_task(self._offer_logged(user_id, event_id, name, payload))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _offer_logged(self, user_id: int, event_id: int, name: str,
+                            payload: dict[str, Any]) -> None:
+        try:
+            await self.offer(user_id, event_id, name, payload)
+        except Exception:
+            log.exception("personal events: delivery to user %s failed", user_id)
 
     # --- room membership that follows the follow graph --------------------------------------
 

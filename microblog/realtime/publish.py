@@ -27,6 +27,7 @@ from microblog.realtime.events import Event
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
+BATCH = 200
 
 
 class Emitter(Protocol):
@@ -89,22 +90,46 @@ class Publisher:
 
     async def _run(self) -> None:
         while True:
-            kind, target, event = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                if kind == "rooms":
-                    room = target[0] if len(target) == 1 else list(target)
+                await self._send(batch)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    async def _send(self, batch: list[tuple[str, Any, Any]]) -> None:
+        """In order; runs of Redis messages (personal, membership) go in one pipeline."""
+        pending: list[tuple[str, str]] = []
+        for kind, target, event in batch:
+            if kind == "rooms":
+                await self._flush(pending)
+                room = target[0] if len(target) == 1 else list(target)
+                try:
                     await self.emitter.emit(event.name, event.payload(), room=room,
                                             namespace="/")
-                elif kind == "membership":
-                    await self.redis.publish(self.control, json.dumps({"user": target, **event}))
-                else:
-                    message = {"user": target, "name": event.name, "payload": event.payload()}
-                    await self.redis.publish(self.channel, json.dumps(message))
-            except Exception:
-                # a lost live event: room events are best effort, personal ones are replayed
-                log.exception("could not publish %s", getattr(event, "name", kind))
-            finally:
-                self.queue.task_done()
+                except Exception:
+                    log.exception("could not publish %s", event.name)  # best effort
+            elif kind == "membership":
+                pending.append((self.control, json.dumps({"user": target, **event})))
+            else:
+                pending.append((self.channel, json.dumps(
+                    {"user": target, "name": event.name, "payload": event.payload()})))
+        await self._flush(pending)
+
+    async def _flush(self, pending: list[tuple[str, str]]) -> None:
+        if not pending:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for channel, message in pending:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+        except Exception:
+            # lost live: personal events are in the database and reach users by replay
+            log.exception("could not publish %d personal/membership messages", len(pending))
+        pending.clear()
 
 
 _publisher: Publisher | None = None
