@@ -465,7 +465,7 @@ def open_fds(pid: int) -> int:
         return -1
 
 
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc time unit
 
 
 def cpu_seconds(pid: int) -> float:
@@ -475,7 +475,7 @@ def cpu_seconds(pid: int) -> float:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
 def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[int, tuple[str, float]]:
@@ -526,3 +526,76 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def py_spy_executable() -> str | None:
     candidate = VENV_BIN / "py-spy"
     return str(candidate) if candidate.exists() else shutil.which("py-spy")
+
+
+def start_py_spy(executable: str, pid: int, seconds: int, out: Path,
+                 rate: int = 100) -> subprocess.Popen[bytes]:
+    """py-spy record of `pid` for `seconds` into `out` as collapsed stacks (speedscope.app
+    opens them). Blocking sampling (non-blocking tears stacks); --threads labels each stack
+    with its thread. SIGINT stops it early and still writes the file."""
+    return subprocess.Popen(  # noqa: S603 - fixed arguments
+        [executable, "record", "--pid", str(pid), "--duration", str(seconds), "--rate",
+         str(rate), "--threads", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def _area(filename: str) -> str:
+    """A coarse owner for a source file: the top-level package, or the app's own module."""
+    path = filename.replace("\\", "/")
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif "/lib/python3" in path:
+        return "stdlib " + path.rsplit("/", 1)[-1].removesuffix(".py")
+    if path.startswith("microblog/"):
+        return path.removesuffix(".py")
+    return path.split("/", 1)[0].removesuffix(".py") or "?"
+
+
+def summarise_collapsed(path: Path, phases: list[tuple[str, tuple[str, ...]]],
+                        top: int = 14) -> str:
+    """Summarise py-spy collapsed stacks of the event loop thread: a label per sample (the
+    first of `phases` whose substrings are all on its stack), the inclusive share per package
+    and the hottest functions. py-spy leaves idle samples out (no --idle), so these are shares
+    of the busy time. With uvloop, time in its C code (callbacks, socket syscalls) shows as
+    self time of `Runner.run`."""
+    from collections import Counter
+
+    stacks: list[tuple[list[str], int]] = []
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            stacks.append((stack.split(";"), int(count_text)))
+    everything = sum(n for _, n in stacks)
+    main = [(f, n) for f, n in stacks if f and "MainThread" in f[0]]
+    stacks = main or stacks
+    total = sum(n for _, n in stacks)
+    if not total:
+        return "  (no samples)"
+    labels: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    for frames, count in stacks:
+        joined = ";".join(frames)
+        parsed = [m for m in (_FRAME.match(f) for f in frames) if m]
+        if parsed and parsed[-1].group("func") == "Runner.run":
+            label = "event loop itself (uvloop C code: socket I/O syscalls, callbacks)"
+        else:
+            label = next((name for name, needles in phases
+                          if all(needle in joined for needle in needles)), "other")
+        labels[label] += count
+        for area in {_area(m.group("file")) for m in parsed}:
+            inclusive[area] += count
+        if parsed:
+            leaf[f"{parsed[-1].group('func')} ({parsed[-1].group('file')})"] += count
+    # packages on (nearly) every stack are the process's entry point, not a hotspot
+    inclusive = Counter({a: n for a, n in inclusive.items() if n < 0.95 * total})
+    lines = [f"  {total} busy samples of the event loop thread ({everything} on all threads)"]
+    lines += [f"    {n / total:6.1%}  {label}" for label, n in labels.most_common()]
+    lines.append("  inclusive share by package (a sample counts once per package on its stack):")
+    lines += [f"    {n / total:6.1%}  {area}" for area, n in inclusive.most_common(top)]
+    lines.append("  hottest functions (self time):")
+    lines += [f"    {n / total:6.1%}  {func}" for func, n in leaf.most_common(top)]
+    return "\n".join(lines)

@@ -1,0 +1,504 @@
+"""Fan-out latency of `post.created`: one author, thousands of connected followers, two instances.
+
+    .venv/bin/python bench/fanout.py [--followers 5000] [--connected 2000] [--instances 2]
+                                     [--rate 10] [--duration 30] [--client-procs 4]
+                                     [--profile-dir DIR]
+
+Creates a throw-away database (migrated with `microblog db upgrade`), bulk-inserts one author
+and --followers users who follow it, with API tokens for the author and the first --connected
+followers, starts --instances `microblog serve` processes sharing Redis, and connects the
+followers' python-socketio clients (websocket transport, auth={"token": ...}) round-robin to
+the instances from --client-procs worker processes. The author posts through `POST /api/posts`
+on the first instance (A); every other instance gets the post through the Socket.IO Redis
+manager.
+
+Latency is from just before the POST is sent to a client's receipt of the matching
+`post.created` (correlated by post id), both read with time.monotonic_ns(): CLOCK_MONOTONIC is
+system-wide on Linux, so the main process and the client workers share the clock.
+
+Phases: a warm-up post (not measured); (a) one post to everyone; (b) --rate posts/s for
+--duration s, open loop (a post is sent on schedule whether or not the previous one has been
+answered). With --profile-dir, an extra phase repeats (b) for up to 20 s while py-spy samples
+every instance, and summarises where the servers' time goes; (a) and (b) are never sampled.
+Everything is cleaned up at the end (database, Redis namespace, servers, client workers), also on
+errors, Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/fanout.py`
+
+from bench.common import (  # noqa: E402 - after the sys.path line above
+    CLK_TCK,
+    BenchError,
+    Server,
+    base_env,
+    clear_redis_namespace,
+    cpu_delta_by_name,
+    cpu_seconds,
+    cpu_seconds_by_name,
+    fresh_database,
+    insert_follows,
+    insert_users,
+    log,
+    machine_cpu,
+    microblog_cli,
+    percentile,
+    py_spy_executable,
+    raise_nofile_limit,
+    raise_on_sigterm,
+    serve,
+    services,
+    start_py_spy,
+    summarise_collapsed,
+    terminate,
+)
+from bench.swarm import ClientSpec, Receipts, Swarm  # noqa: E402
+
+TARGET_ONE_P99_MS = 150.0
+TARGET_SUSTAINED_P99_MS = 250.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--followers", type=int, default=5000, help="followers of the author")
+    parser.add_argument("--connected", type=int, default=2000,
+                        help="followers with a connected socket")
+    parser.add_argument("--instances", type=int, default=2, help="`microblog serve` processes")
+    parser.add_argument("--rate", type=float, default=10.0, help="posts per second in (b)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of posting in (b)")
+    parser.add_argument("--client-procs", type=int, default=4,
+                        help="worker processes holding the clients")
+    parser.add_argument("--connect-concurrency", type=int, default=25,
+                        help="connections being opened at once, per client process")
+    parser.add_argument("--drain-timeout", type=float, default=30.0,
+                        help="seconds to wait for the last deliveries after a phase")
+    parser.add_argument("--client", choices=("socketio", "raw"), default="socketio",
+                        help="socketio: python-socketio AsyncClient; raw: a minimal Engine.IO 4 "
+                             "client on aiohttp (much cheaper per message, to tell client cost "
+                             "from server cost)")
+    parser.add_argument("--serve-command", default=None,
+                        help="run the instances with this command instead of .venv/bin/microblog "
+                             "(e.g. '.venv/bin/python /tmp/patched.py', for A/B experiments); "
+                             "'serve --bind HOST:PORT' is appended")
+    parser.add_argument("--embedded", action="store_true",
+                        help="always start embedded PostgreSQL and Redis")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="add a phase that repeats (b) under py-spy and summarise it; "
+                             "collapsed stacks (speedscope.app opens them) are written here")
+    args = parser.parse_args(argv)
+    if args.followers < 1 or not 1 <= args.connected <= args.followers:
+        parser.error("need --followers >= 1 and 1 <= --connected <= --followers")
+    if args.instances < 1 or args.client_procs < 1 or args.connect_concurrency < 1:
+        parser.error("--instances, --client-procs and --connect-concurrency must be >= 1")
+    if args.rate <= 0 or args.duration <= 0 or args.rate * args.duration < 1:
+        parser.error("--rate and --duration must be positive (at least one post)")
+    return args
+
+
+# --- posting ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    post_id: int  # -1 when the POST failed
+    send_ns: int  # monotonic_ns just before the request was sent
+    response_ms: float
+    status: int
+
+
+async def post_schedule(server: Server, token: str, count: int, rate: float,
+                        label: str) -> list[Sent]:
+    """POST `count` posts as the author, the k-th at start + k/rate (open loop)."""
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30.0, limits=limits,
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
+
+        async def one(k: int) -> Sent:
+            body = f"fan-out bench {label} #{k}: the quick brown fox jumps over the lazy dog"
+            send_ns = time.monotonic_ns()
+            try:
+                response = await http.post("/api/posts", json={"body": body})
+            except httpx.HTTPError as exc:
+                log(f"POST #{k} failed: {exc!r}")
+                return Sent(-1, send_ns, (time.monotonic_ns() - send_ns) / 1e6, 0)
+            elapsed = (time.monotonic_ns() - send_ns) / 1e6
+            if response.status_code != 201:
+                log(f"POST #{k} answered {response.status_code}: {response.text[:200]}")
+                return Sent(-1, send_ns, elapsed, response.status_code)
+            return Sent(int(response.json()["id"]), send_ns, elapsed, 201)
+
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+        for k in range(count):
+            delay = start + k / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(k)))
+        return list(await asyncio.gather(*tasks))
+
+
+def send_posts(server: Server, token: str, count: int, rate: float, label: str) -> list[Sent]:
+    sent = asyncio.run(asyncio.wait_for(
+        post_schedule(server, token, count, rate, label), count / rate + 120))
+    failed = [s for s in sent if s.post_id < 0]
+    if failed:
+        raise BenchError(f"{len(failed)}/{len(sent)} POST /api/posts failed "
+                         f"(statuses {Counter(s.status for s in failed)})")
+    return sent
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    posts: int
+    expected: int  # connected clients x posts
+    delivered: int  # distinct (client, post) pairs received
+    duplicates: int  # receipts beyond the first of a (client, post) pair
+    stray: int  # receipts of posts not sent in this phase
+    latencies_ms: list[float]  # first receipt of each (client, post), sorted
+    by_instance: dict[int, list[float]]  # the same, per instance (sorted)
+    completion_ms: list[float]  # per post: latency of its last first-receipt, sorted
+    response_ms: list[float]  # the POST's own response time, sorted
+    seconds: float  # wall time of the posting
+    cpu: dict[str, float]  # CPU seconds per component during the phase (+ "machine" %)
+    disconnects: int
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.delivered
+
+
+def analyse(name: str, sent: list[Sent], receipts: Receipts, clients: int, seconds: float,
+            cpu: dict[str, float], disconnects: int) -> PhaseResult:
+    send_ns = {s.post_id: s.send_ns for s in sent}
+    seen: set[tuple[int, int]] = set()
+    latencies: list[float] = []
+    by_instance: dict[int, list[float]] = {}
+    last_ns: dict[int, int] = {}
+    duplicates = stray = 0
+    for client, instance, post_id, at in zip(receipts.client, receipts.instance,
+                                             receipts.post_id, receipts.at_ns, strict=True):
+        start = send_ns.get(post_id)
+        if start is None:
+            stray += 1
+            continue
+        key = (client, post_id)
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        ms = (at - start) / 1e6
+        latencies.append(ms)
+        by_instance.setdefault(instance, []).append(ms)
+        if at > last_ns.get(post_id, 0):
+            last_ns[post_id] = at
+    latencies.sort()
+    for values in by_instance.values():
+        values.sort()
+    completion = sorted((last_ns[p] - send_ns[p]) / 1e6 for p in last_ns)
+    return PhaseResult(name, len(sent), clients * len(sent), len(seen), duplicates, stray,
+                       latencies, by_instance, completion,
+                       sorted(s.response_ms for s in sent), seconds, cpu, disconnects)
+
+
+class CpuMeter:
+    """CPU seconds used by the servers, the client workers, PostgreSQL, Redis and the machine
+    between start() and stop()."""
+
+    def __init__(self, servers: list[Server], swarm: Swarm) -> None:
+        self.servers = servers
+        self.swarm = swarm
+        self.before: dict[str, float] = {}
+        self.others: dict[int, tuple[str, float]] = {}
+
+    def _now(self) -> dict[str, float]:
+        values = {f"server {chr(65 + n)}": cpu_seconds(s.process.pid)
+                  for n, s in enumerate(self.servers)}
+        values["client workers"] = sum(cpu_seconds(pid) for pid in self.swarm.pids)
+        values["main (poster)"] = cpu_seconds(os.getpid())
+        busy, total = machine_cpu()
+        values["_busy"], values["_total"] = busy, total
+        values["_wall"] = time.monotonic()
+        return values
+
+    def start(self) -> None:
+        self.others = cpu_seconds_by_name(("postgres", "redis-server"))
+        self.before = self._now()
+
+    def stop(self) -> dict[str, float]:
+        after = self._now()
+        others = cpu_delta_by_name(self.others, cpu_seconds_by_name(("postgres", "redis-server")))
+        wall = after["_wall"] - self.before["_wall"]
+        out = {k: after[k] - self.before[k] for k in after if not k.startswith("_")}
+        out["postgres"] = others.get("postgres", 0.0)
+        out["redis"] = others.get("redis-server", 0.0)
+        total = after["_total"] - self.before["_total"]
+        busy = after["_busy"] - self.before["_busy"]
+        # /proc/stat counts clock ticks summed over CPUs: what nobody above used is someone
+        # else's load on the machine (another benchmark, tests), which skews every figure
+        out["rest of machine"] = max(0.0, busy / CLK_TCK - sum(out.values()))
+        out["_machine_busy_pct"] = 100.0 * busy / total if total else float("nan")
+        out["_wall"] = wall
+        return out
+
+
+def run_phase(name: str, server: Server, token: str, swarm: Swarm, meter: CpuMeter,
+              clients: int, count: int, rate: float, drain_timeout: float) -> PhaseResult:
+    log(f"{name}: {count} post(s) at {rate:g}/s to {clients} clients…")
+    disconnects_before = swarm.count()[1]
+    meter.start()
+    started = time.monotonic()
+    sent = send_posts(server, token, count, rate, name)
+    seconds = time.monotonic() - started
+    received = swarm.wait_receipts(clients * count, drain_timeout)
+    cpu = meter.stop()
+    disconnects = swarm.count()[1] - disconnects_before
+    receipts = swarm.collect()
+    log(f"{name}: {received}/{clients * count} receipts")
+    return analyse(name, sent, receipts, clients, seconds, cpu, disconnects)
+
+
+# --- py-spy ----------------------------------------------------------------------------------
+
+
+# Where a sample of the event loop thread goes: the first rule whose needles are all on it.
+FANOUT_PHASES: list[tuple[str, tuple[str, ...]]] = [
+    ("fan-out: local emit (socketio AsyncManager.emit, task per socket)",
+     ("async_manager.py", "emit")),
+    ("fan-out: per-socket send (engineio writer -> ASGI send)", ("async_socket.py", "writer")),
+    ("socket: receive loop / ping (engineio _websocket_handler)",
+     ("async_socket.py", "_websocket_handler")),
+    ("Redis pub/sub listener (socketio manager)", ("async_pubsub_manager.py", "_thread")),
+    ("publisher task (microblog.realtime.publish)", ("publish.py", "_run")),
+    ("HTTP request: POST /api/posts (Quart)", ("quart/",)),
+    ("personal hub (microblog.realtime.personal)", ("personal.py",)),
+    ("presence (microblog.realtime.presence)", ("presence.py",)),
+    ("Hypercorn protocol (h11/wsproto, transport)", ("hypercorn/",)),
+]
+
+
+def profiled_phase(args: argparse.Namespace, servers: list[Server], token: str, swarm: Swarm,
+                   meter: CpuMeter, clients: int, stack: ExitStack) -> tuple[PhaseResult, str]:
+    executable = py_spy_executable()
+    if executable is None:
+        raise BenchError("--profile-dir needs py-spy (.venv/bin/pip install py-spy)")
+    args.profile_dir.mkdir(parents=True, exist_ok=True)
+    seconds = int(min(args.duration, 20))
+    count = max(1, int(args.rate * seconds))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    spies = []
+    for n, server in enumerate(servers):
+        out = args.profile_dir / f"fanout-{chr(65 + n)}-{stamp}.txt"
+        # sample a little longer than the posting, to include the tail of the fan-out
+        spy = start_py_spy(executable, server.process.pid, seconds + 2, out)
+        stack.callback(terminate, spy)
+        spies.append((chr(65 + n), spy, out))
+    time.sleep(0.5)  # let py-spy attach
+    result = run_phase("profiled", servers[0], token, swarm, meter, clients, count, args.rate,
+                       args.drain_timeout)
+    report = []
+    for name, spy, out in spies:
+        try:
+            _, err = spy.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            terminate(spy)
+            err = b"py-spy did not stop in time"
+        if out.exists():
+            report.append(f"\nprofile of instance {name} ({out}):\n"
+                          f"{summarise_collapsed(out, FANOUT_PHASES)}")
+        else:
+            report.append(f"\npy-spy wrote no profile for {name}: "
+                          f"{err.decode(errors='replace')[-500:]}")
+    return result, "\n".join(report)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _ms(value: float) -> str:
+    return f"{value:8.1f}" if value == value else f"{'-':>8}"
+
+
+def print_phase(result: PhaseResult, instances: int, target: float | None) -> None:
+    lat = result.latencies_ms
+    print(f"\n{result.name}: {result.posts} post(s) in {result.seconds:.1f}s, "
+          f"{result.expected} deliveries expected")
+    header = f"  {'deliveries':<34} {'count':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} " \
+             f"{'max ms':>8}"
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+
+    def row(label: str, values: list[float]) -> None:
+        print(f"  {label:<34} {len(values):>8} {_ms(percentile(values, 50))} "
+              f"{_ms(percentile(values, 90))} {_ms(percentile(values, 99))} "
+              f"{_ms(values[-1] if values else float('nan'))}")
+
+    row("all clients (POST -> receipt)", lat)
+    for n in range(instances):
+        where = "the POST's instance" if n == 0 else "via Redis"
+        row(f"  instance {chr(65 + n)} ({where})", result.by_instance.get(n, []))
+    row("per post: last client served", result.completion_ms)
+    row("POST /api/posts response time", result.response_ms)
+    print(f"  received {result.delivered}/{result.expected} "
+          f"(lost {result.lost}, {100.0 * result.lost / max(result.expected, 1):.3f}%), "
+          f"duplicates {result.duplicates}, stray {result.stray}, "
+          f"client disconnects {result.disconnects}")
+    cpu = {k: v for k, v in result.cpu.items() if not k.startswith("_")}
+    wall = result.cpu.get("_wall", 0.0) or float("nan")
+    parts = ", ".join(f"{k} {v:.1f}s ({100 * v / wall:.0f}%)" for k, v in cpu.items())
+    print(f"  CPU over {wall:.1f}s (incl. drain): {parts}; "
+          f"machine {result.cpu.get('_machine_busy_pct', float('nan')):.0f}% busy")
+    per = []
+    for n in range(instances):
+        delivered = len(result.by_instance.get(n, []))
+        seconds = result.cpu.get(f"server {chr(65 + n)}", 0.0)
+        if delivered:
+            per.append(f"{chr(65 + n)} {1e6 * seconds / delivered:.0f}")
+    if per:
+        print(f"  server CPU per delivery (us, whole process incl. the POSTs on A): "
+              f"{', '.join(per)}")
+    if target is not None:
+        p99 = percentile(lat, 99)
+        ok = p99 < target and result.lost == 0 and result.duplicates == 0
+        print(f"  target p99 < {target:.0f} ms, no loss, no duplicates: "
+              f"{'MET' if ok else 'NOT MET'} (p99 {p99:.1f} ms, lost {result.lost}, "
+              f"duplicates {result.duplicates})")
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    per_instance = -(-args.connected // args.instances)
+    previous = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    soft, hard = raise_nofile_limit(max(per_instance, args.connected // args.client_procs)
+                                    * 2 + 4096)
+    log(f"RLIMIT_NOFILE soft limit {previous} -> {soft} (hard {hard}); servers and client "
+        "workers inherit it")
+    namespace = f"bench{secrets.token_hex(4)}"
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-fanout-")))
+        svc = stack.enter_context(services(force_embedded=args.embedded))
+        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
+        database_url = stack.enter_context(fresh_database(svc.admin_url))
+        env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
+        log("applying migrations…")
+        microblog_cli(["db", "upgrade"], env, timeout=120)
+
+        started = time.monotonic()
+        users = asyncio.run(insert_users(database_url, args.followers + 1, "fan",
+                                         with_tokens=args.connected + 1))
+        author, followers = users[0], users[1:]
+        asyncio.run(insert_follows(database_url, [(f.id, author.id) for f in followers]))
+        log(f"inserted 1 author + {len(followers)} followers, {args.connected + 1} tokens "
+            f"in {time.monotonic() - started:.1f}s")
+
+        servers: list[Server] = []
+        for n in range(args.instances):
+            log_dir = tmp / f"instance-{chr(65 + n)}"
+            log_dir.mkdir()
+            command = args.serve_command.split() if args.serve_command else None
+            servers.append(stack.enter_context(serve(env, log_dir, command=command)))
+        log("servers: " + ", ".join(f"{chr(65 + n)} {s.url} (pid {s.process.pid})"
+                                    for n, s in enumerate(servers)))
+
+        specs = [ClientSpec(servers[i % args.instances].url, f.token, i % args.instances)
+                 for i, f in enumerate(followers[:args.connected])]
+        log(f"connecting {len(specs)} clients from {args.client_procs} processes…")
+        swarm = Swarm(specs, args.client_procs, args.connect_concurrency, nofile=soft,
+                      client_kind=args.client)
+        stack.callback(swarm.close)
+        ready = swarm.wait_ready(timeout=120 + len(specs) / 20)
+        connected = sum(r.connected for r in ready)
+        connect_s = (max(r.last_ns for r in ready) - min(r.first_ns for r in ready)) / 1e9
+        if connected < len(specs):
+            errors = [e for r in ready for e in r.errors]
+            raise BenchError(f"only {connected}/{len(specs)} clients connected; e.g. {errors[:3]}")
+        log(f"{connected} clients connected in {connect_s:.1f}s")
+        for server in servers:
+            if server.process.poll() is not None:
+                raise BenchError(f"a server exited:\n{server.log_tail()}")
+
+        meter = CpuMeter(servers, swarm)
+        warm = run_phase("warm-up", servers[0], author.token, swarm, meter, connected, 3, 2.0,
+                         args.drain_timeout)
+        if warm.lost:
+            log(f"warm-up: {warm.lost} deliveries missing (not counted)")
+        time.sleep(1.0)
+        one = run_phase("(a) one post", servers[0], author.token, swarm, meter, connected, 1,
+                        1.0, args.drain_timeout)
+        time.sleep(2.0)
+        count = int(round(args.rate * args.duration))
+        sustained = run_phase("(b) sustained", servers[0], author.token, swarm, meter,
+                              connected, count, args.rate, args.drain_timeout)
+        profiled, profile_report = None, ""
+        if args.profile_dir:
+            time.sleep(2.0)
+            profiled, profile_report = profiled_phase(args, servers, author.token, swarm, meter,
+                                                      connected, stack)
+        for server in servers:
+            if server.process.poll() is not None:
+                raise BenchError(f"a server exited during the run:\n{server.log_tail()}")
+
+        print()
+        split = ", ".join(f"{chr(65 + n)}: {sum(1 for s in specs if s.instance == n)}"
+                          for n in range(args.instances))
+        print(f"fan-out of post.created: 1 author, {args.followers} followers, {connected} "
+              f"connected ({split}), "
+              f"{args.instances} `microblog serve` instance(s); posts via POST /api/posts on A")
+        kind = "python-socketio AsyncClient" if args.client == "socketio" else \
+            "minimal Engine.IO client (aiohttp)"
+        if args.serve_command:
+            print(f"servers run with: {args.serve_command}")
+        print(f"clients: {kind} (websocket) in {len(swarm.pids)} processes; "
+              f"connected in {connect_s:.1f}s; nproc={os.cpu_count()}")
+        print("clock: time.monotonic_ns() in every process (CLOCK_MONOTONIC, system-wide on "
+              "Linux); latency = client receipt - just before the POST was sent")
+        print("note: servers, client workers, PostgreSQL and Redis all share this machine's CPUs")
+        for note in svc.description:
+            print(f"      {note}")
+        print_phase(one, args.instances, TARGET_ONE_P99_MS)
+        print_phase(sustained, args.instances, TARGET_SUSTAINED_P99_MS)
+        if profiled is not None:
+            print_phase(profiled, args.instances, None)
+            print("  (py-spy was sampling every instance: these latencies are inflated)")
+            print(profile_report)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_on_sigterm()
+    try:
+        return run(args)
+    except (BenchError, TimeoutError, RuntimeError) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaned up", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
