@@ -57,6 +57,19 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def raise_on_interrupt() -> None:
+    """SIGINT and SIGTERM both raise KeyboardInterrupt wherever the main thread is, so
+    `finally` blocks (cleanup) run. A handler of our own also keeps asyncio.run() from
+    installing its SIGINT handler, which only cancels the main task: a task that swallows the
+    cancellation (httpx/anyio can) would let a benchmark carry on after Ctrl-C."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.settimeout(timeout)

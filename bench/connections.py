@@ -53,7 +53,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     percentile,
     py_spy_executable,
     raise_nofile_limit,
-    raise_on_sigterm,
+    raise_on_interrupt,
     rss_kb,
     serve,
     services,
@@ -267,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_sigterm()
+    raise_on_interrupt()
     try:
         return run(args)
     except (BenchError, TimeoutError, RuntimeError) as exc:

@@ -62,7 +62,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     percentile,
     py_spy_executable,
     raise_nofile_limit,
-    raise_on_sigterm,
+    raise_on_interrupt,
     serve,
     services,
     start_py_spy,
@@ -286,7 +286,13 @@ def run_phase(name: str, server: Server, token: str, swarm: Swarm, meter: CpuMet
 FANOUT_PHASES: list[tuple[str, tuple[str, ...]]] = [
     ("fan-out: local emit (socketio AsyncManager.emit, task per socket)",
      ("async_manager.py", "emit")),
+    # the per-recipient tasks AsyncManager.emit creates run as their own task roots
+    ("fan-out: local emit (socketio AsyncManager.emit, task per socket)",
+     ("_send_eio_packet",)),
     ("fan-out: per-socket send (engineio writer -> ASGI send)", ("async_socket.py", "writer")),
+    # asyncio.wait_for (Python 3.11) runs the writer's queue.get() as a separate task
+    ("fan-out: per-socket send (engineio writer -> ASGI send)", ("Queue.get (",)),
+    ("fan-out: per-socket send (engineio writer -> ASGI send)", ("_release_waiter",)),
     ("socket: receive loop / ping (engineio _websocket_handler)",
      ("async_socket.py", "_websocket_handler")),
     ("Redis pub/sub listener (socketio manager)", ("async_pubsub_manager.py", "_thread")),
@@ -361,7 +367,8 @@ def print_phase(result: PhaseResult, instances: int, target: float | None) -> No
     row("per post: last client served", result.completion_ms)
     row("POST /api/posts response time", result.response_ms)
     print(f"  received {result.delivered}/{result.expected} "
-          f"(lost {result.lost}, {100.0 * result.lost / max(result.expected, 1):.3f}%), "
+          f"(lost = not received within --drain-timeout of the last POST: {result.lost}, "
+          f"{100.0 * result.lost / max(result.expected, 1):.3f}%), "
           f"duplicates {result.duplicates}, stray {result.stray}, "
           f"client disconnects {result.disconnects}")
     cpu = {k: v for k, v in result.cpu.items() if not k.startswith("_")}
@@ -369,6 +376,11 @@ def print_phase(result: PhaseResult, instances: int, target: float | None) -> No
     parts = ", ".join(f"{k} {v:.1f}s ({100 * v / wall:.0f}%)" for k, v in cpu.items())
     print(f"  CPU over {wall:.1f}s (incl. drain): {parts}; "
           f"machine {result.cpu.get('_machine_busy_pct', float('nan')):.0f}% busy")
+    foreign = result.cpu.get("rest of machine", 0.0) / wall
+    if foreign > 0.15:
+        print(f"  WARNING: processes outside this benchmark used {foreign:.2f} CPUs during "
+              f"this phase: its figures are not representative; run it again on a quiet "
+              f"machine")
     per = []
     for n in range(instances):
         delivered = len(result.by_instance.get(n, []))
@@ -489,7 +501,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_sigterm()
+    raise_on_interrupt()
     try:
         return run(args)
     except (BenchError, TimeoutError, RuntimeError) as exc:

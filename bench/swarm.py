@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import sys
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -165,11 +166,16 @@ def worker_main(conn: Connection, base: int, specs: list[ClientSpec],
         pass
     coro = _worker(conn, base, specs, connect_concurrency, connect_timeout, client_kind)
     try:
-        import uvloop
-
-        uvloop.run(coro)
-    except ImportError:
-        asyncio.run(coro)
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(coro)
+        else:
+            uvloop.run(coro)
+    except (RuntimeError, asyncio.CancelledError, KeyboardInterrupt) as exc:
+        # shutting down while the servers are already gone: the main process only needs
+        # this process to end
+        print(f"client worker: stopped ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 async def _worker(conn: Connection, base: int, specs: list[ClientSpec],
@@ -252,25 +258,34 @@ async def _worker(conn: Connection, base: int, specs: list[ClientSpec],
     conn.send(("ready", WorkerReady(len(clients), len(errors), errors[:5], connect_ms,
                                     first_ns, last_ns)))
 
+    # commands arrive on the pipe; the event loop watches its descriptor (no thread needed)
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    loop.add_reader(conn.fileno(), readable.set)
     try:
-        while True:
-            ready = await asyncio.to_thread(conn.poll, 1.0)
-            if not ready:
-                continue
-            command = conn.recv()
-            if command == "count":
-                conn.send(("count", len(receipts), disconnects,
-                           sum(1 for c in clients if c.connected)))
-            elif command == "collect":
-                conn.send(("receipts", receipts))
-                receipts = Receipts()
-            elif command == "stop":
-                break
+        stopping = False
+        while not stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(readable.wait(), 5.0)
+            readable.clear()
+            while not stopping and conn.poll():
+                command = conn.recv()
+                if command == "count":
+                    conn.send(("count", len(receipts), disconnects,
+                               sum(1 for c in clients if c.connected)))
+                elif command == "collect":
+                    conn.send(("receipts", receipts))
+                    receipts = Receipts()
+                elif command == "stop":
+                    stopping = True
     except (EOFError, OSError):  # the main process is gone
         pass
     finally:
+        loop.remove_reader(conn.fileno())
         async def close(client: Any) -> None:
-            with contextlib.suppress(Exception):
+            # python-socketio's disconnect() can raise the CancelledError of its own read
+            # loop when the server is already gone (e.g. after Ctrl-C): still close the rest
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(client.disconnect(), 5)
 
         await asyncio.gather(*(close(c) for c in clients))
