@@ -24,7 +24,6 @@ import contextlib
 import multiprocessing
 import random
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -35,16 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
-    base_env,
-    clear_redis_namespace,
-    fresh_database,
+    bench_environment,
+    bench_main,
     insert_users,
     log,
-    microblog_cli,
     percentile,
     raise_nofile_limit,
     serve,
-    services,
 )
 
 
@@ -176,13 +172,8 @@ def main() -> int:
     raise_nofile_limit(65536)
 
     with ExitStack() as stack:
-        svc = stack.enter_context(services())
-        database_url = stack.enter_context(fresh_database(svc.admin_url, "microblog_chat"))
-        namespace = f"benchchat{random.randrange(1 << 30):x}"
-        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-chat-")))
-        env = base_env(database_url, svc.redis_url, namespace, tmp)
-        microblog_cli(["db", "upgrade"], env, timeout=120)
+        bench = bench_environment(stack, "chat", database_prefix="microblog_chat")
+        database_url, env, tmp = bench.database_url, bench.env, bench.tmp
         users = asyncio.run(insert_users(database_url, 2 * args.pairs, "chatter"))
         servers = []
         for n in range(args.instances):
@@ -243,4 +234,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(main))

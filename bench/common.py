@@ -19,8 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -612,3 +612,42 @@ def summarise_collapsed(path: Path, phases: list[tuple[str, tuple[str, ...]]],
     lines.append("  hottest functions (self time):")
     lines += [f"    {n / total:6.1%}  {func}" for func, n in leaf.most_common(top)]
     return "\n".join(lines)
+
+
+# --- what every benchmark does first and last ------------------------------------------------
+
+
+@dataclass
+class BenchEnv:
+    services: Services
+    database_url: str
+    env: dict[str, str]  # the environment `microblog serve` runs with
+    tmp: Path
+
+
+def bench_environment(stack: ExitStack, prefix: str, embedded: bool = False,
+                      database_prefix: str = "microblog_bench") -> BenchEnv:
+    """Services, a throw-away migrated database and a Redis namespace, all cleaned up when
+    `stack` closes (also on errors and Ctrl-C)."""
+    namespace = f"bench{secrets.token_hex(4)}"
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"microblog-{prefix}-")))
+    svc = stack.enter_context(services(force_embedded=embedded))
+    stack.callback(clear_redis_namespace, svc.redis_url, namespace)
+    database_url = stack.enter_context(fresh_database(svc.admin_url, database_prefix))
+    env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
+    log("applying migrations…")
+    microblog_cli(["db", "upgrade"], env, timeout=120)
+    return BenchEnv(svc, database_url, env, tmp)
+
+
+def bench_main(run: Callable[[], int]) -> int:
+    """Run a benchmark; a failure or Ctrl-C is reported in one line, after clean-up."""
+    raise_on_interrupt()
+    try:
+        return run()
+    except (BenchError, TimeoutError, RuntimeError) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaned up", file=sys.stderr)
+        return 130

@@ -28,11 +28,9 @@ import argparse
 import asyncio
 import os
 import resource
-import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -42,21 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
     Server,
-    base_env,
-    clear_redis_namespace,
+    bench_environment,
+    bench_main,
     cpu_seconds,
-    fresh_database,
     insert_users,
     log,
-    microblog_cli,
     open_fds,
     percentile,
     py_spy_executable,
     raise_nofile_limit,
-    raise_on_interrupt,
     rss_kb,
     serve,
-    services,
     start_py_spy,
     summarise_collapsed,
     terminate,
@@ -146,15 +140,9 @@ def run(args: argparse.Namespace) -> int:
     log(f"RLIMIT_NOFILE soft limit {previous} -> {soft} (hard {hard}); the server and client "
         "workers inherit it")
     users_count = args.users or args.connections
-    namespace = f"bench{secrets.token_hex(4)}"
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-conns-")))
-        svc = stack.enter_context(services(force_embedded=args.embedded))
-        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
-        database_url = stack.enter_context(fresh_database(svc.admin_url))
-        env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
-        log("applying migrations…")
-        microblog_cli(["db", "upgrade"], env, timeout=120)
+        bench = bench_environment(stack, "conns", args.embedded)
+        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
         started = time.monotonic()
         users = asyncio.run(insert_users(database_url, users_count, "conn"))
         log(f"inserted {len(users)} users with API tokens in {time.monotonic() - started:.1f}s")
@@ -267,15 +255,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_interrupt()
-    try:
-        return run(args)
-    except (BenchError, TimeoutError, RuntimeError) as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up", file=sys.stderr)
-        return 130
+    return bench_main(lambda: run(args))
 
 
 if __name__ == "__main__":

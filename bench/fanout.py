@@ -30,10 +30,8 @@ import argparse
 import asyncio
 import os
 import resource
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -48,23 +46,19 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     CLK_TCK,
     BenchError,
     Server,
-    base_env,
-    clear_redis_namespace,
+    bench_environment,
+    bench_main,
     cpu_delta_by_name,
     cpu_seconds,
     cpu_seconds_by_name,
-    fresh_database,
     insert_follows,
     insert_users,
     log,
     machine_cpu,
-    microblog_cli,
     percentile,
     py_spy_executable,
     raise_nofile_limit,
-    raise_on_interrupt,
     serve,
-    services,
     start_py_spy,
     summarise_collapsed,
     terminate,
@@ -408,15 +402,9 @@ def run(args: argparse.Namespace) -> int:
                                     * 2 + 4096)
     log(f"RLIMIT_NOFILE soft limit {previous} -> {soft} (hard {hard}); servers and client "
         "workers inherit it")
-    namespace = f"bench{secrets.token_hex(4)}"
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-fanout-")))
-        svc = stack.enter_context(services(force_embedded=args.embedded))
-        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
-        database_url = stack.enter_context(fresh_database(svc.admin_url))
-        env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
-        log("applying migrations…")
-        microblog_cli(["db", "upgrade"], env, timeout=120)
+        bench = bench_environment(stack, "fanout", args.embedded)
+        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
 
         started = time.monotonic()
         users = asyncio.run(insert_users(database_url, args.followers + 1, "fan",
@@ -501,15 +489,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_interrupt()
-    try:
-        return run(args)
-    except (BenchError, TimeoutError, RuntimeError) as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up", file=sys.stderr)
-        return 130
+    return bench_main(lambda: run(args))
 
 
 if __name__ == "__main__":

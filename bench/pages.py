@@ -18,11 +18,9 @@ import argparse
 import asyncio
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -41,16 +39,13 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     Server,
     WrkResult,
     asyncpg_dsn,
-    base_env,
-    clear_redis_namespace,
-    fresh_database,
+    bench_environment,
+    bench_main,
     log,
     login,
     microblog_cli,
-    raise_on_sigterm,
     run_wrk,
     serve,
-    services,
     terminate,
 )
 
@@ -297,15 +292,9 @@ def run(args: argparse.Namespace) -> int:
     if args.profile_dir and py_spy() is None:
         print("--profile-dir needs py-spy: `.venv/bin/pip install py-spy`", file=sys.stderr)
         return 2
-    namespace = f"bench{secrets.token_hex(4)}"
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-")))
-        svc = stack.enter_context(services(force_embedded=args.embedded))
-        stack.callback(clear_redis_namespace, svc.redis_url, namespace)
-        database_url = stack.enter_context(fresh_database(svc.admin_url))
-        env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
-        log("applying migrations…")
-        microblog_cli(["db", "upgrade"], env, timeout=120)
+        bench = bench_environment(stack, "bench", args.embedded)
+        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
         log(f"seeding {args.users} users, {args.posts} posts, {args.follows} follows each…")
         started = time.monotonic()
         output = microblog_cli(["seed", "--users", str(args.users), "--posts", str(args.posts),
@@ -327,15 +316,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_sigterm()
-    try:
-        return run(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up", file=sys.stderr)
-        return 130
+    return bench_main(lambda: run(args))
 
 
 if __name__ == "__main__":
