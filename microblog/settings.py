@@ -56,6 +56,12 @@ class Settings:
     # prefixes every Redis key, the job queue and the Socket.IO channel, so
     # deployments (and test runs) can share one Redis
     redis_namespace: str = "microblog"
+    # usernames allowed into operator tools (the SAQ web UI)
+    admins: tuple[str, ...] = ()
+    # unread private messages older than this (seconds) are announced in one digest email
+    message_digest_delay: int = 900
+    # how often (seconds) a worker looks for jobs whose worker died (SAQ's sweep)
+    worker_sweep_interval: int = 10
     testing: bool = False
 
     @classmethod
@@ -80,6 +86,9 @@ class Settings:
             cookie_secure=_bool(e.get("COOKIE_SECURE"), public_url.startswith("https://")),
             db_pool_max=_int(e.get("DB_POOL_MAX"), 20),
             redis_namespace=e.get("REDIS_NAMESPACE") or cls.redis_namespace,
+            admins=tuple(a.strip() for a in e.get("ADMINS", "").split(",") if a.strip()),
+            message_digest_delay=_int(e.get("MESSAGE_DIGEST_DELAY"), 900),
+            worker_sweep_interval=_int(e.get("WORKER_SWEEP_INTERVAL"), 10),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -92,6 +101,10 @@ class Settings:
     @property
     def outbox_dir(self) -> Path:
         return self.instance_dir / "outbox"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.instance_dir / "exports"
 
     @property
     def cors_origins(self) -> list[str]:

@@ -38,7 +38,7 @@ from microblog.devservices import EmbeddedPostgres, EmbeddedRedis, free_port
 from microblog.settings import ROOT, Settings
 
 CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ["messages", "conversations", "blocks", "user_events", "notifications", "comments", "posts", "follows",
+TABLES = ["tasks", "scheduled_posts", "messages", "conversations", "blocks", "user_events", "notifications", "comments", "posts", "follows",
           "password_reset_tokens", "api_tokens", "users"]
 TEST_SECRET = "test-secret-" + "x" * 32
 
@@ -139,6 +139,9 @@ async def settings(services: Services, mailbox: Mailbox,
         public_url="http://127.0.0.1:5000",
         instance_dir=tmp_path_factory.mktemp("instance"),
         db_pool_max=10,
+        admins=("admin",),
+        message_digest_delay=2,
+        worker_sweep_interval=2,
         testing=True,
     )
     admin = await asyncpg.connect(_asyncpg(services.admin_url))
@@ -164,6 +167,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MAIL_PORT": str(settings.mail_port),
         "PUBLIC_URL": settings.public_url,
         "INSTANCE_DIR": str(settings.instance_dir),
+        "ADMINS": ",".join(settings.admins),
+        "MESSAGE_DIGEST_DELAY": str(settings.message_digest_delay),
+        "WORKER_SWEEP_INTERVAL": str(settings.worker_sweep_interval),
         "LOG_LEVEL": "WARNING",
     })
     return env

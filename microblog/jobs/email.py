@@ -34,3 +34,19 @@ async def send_password_reset_email(
     await send_email(settings, message)
     log.info("password reset email for user %s sent", user.id)
     return "sent"
+
+
+async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_id: int) -> str:
+    raise NotImplementedError
+
+
+async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
+    raise NotImplementedError
+
+
+async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
+    raise NotImplementedError
+
+
+async def queue_message_digests(ctx: dict[str, Any]) -> int:
+    raise NotImplementedError

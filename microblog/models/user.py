@@ -34,6 +34,12 @@ class User(Model):
     unread_notifications = fields.IntField(default=0)
     # unread private messages over all conversations (the navbar badge)
     unread_messages = fields.IntField(default=0)
+    # email notification preferences, one switch per kind (settings page, unsubscribe links)
+    email_on_follow = fields.BooleanField(default=True)
+    email_on_comment = fields.BooleanField(default=True)
+    email_on_messages = fields.BooleanField(default=True)
+    # the newest message already announced in an unread-messages digest email
+    message_digest_id = fields.BigIntField(default=0)
     last_seen = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -73,14 +73,18 @@ class CommentCreated(Event):
 
 
 class NotificationEvent(Event):
+    """A notification. Kind `task_progress` with no `id` is a progress report of a
+    background task (`data` = `{task_id, name, progress, status}`): replayed like any
+    personal event, but not kept in the notification list nor counted in the bell."""
+
     name: ClassVar[str] = "notification"
     personal: ClassVar[bool] = True
-    id: int
+    id: int | None
     kind: NotificationKind
     data: dict[str, Any]
     created_at: datetime
     # the unread count after this notification, so every tab's bell agrees
-    unread: int = Field(ge=0)
+    unread: int | None = Field(default=None, ge=0)
     event_id: int | None = None
 
 

@@ -32,6 +32,13 @@ class Forbidden(ServiceError):
     code = "forbidden"
 
 
+class Conflict(ServiceError):
+    """The request contradicts the current state (an export already running)."""
+
+    status = 409
+    code = "conflict"
+
+
 class AuthenticationFailed(ServiceError):
     status = 401
     code = "unauthorized"
