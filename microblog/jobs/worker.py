@@ -36,8 +36,8 @@ FUNCTIONS: list[Callable[..., Awaitable[Any]]] = [
 # Cron jobs are unique per queue: with several workers each still runs once per tick.
 CRON_JOBS = [
     # a backstop: each scheduled post also has its own job, due at its time
-    CronJob(publish_due_posts, cron="* * * * * */5", timeout=60, retries=1),
-    CronJob(queue_message_digests, cron="* * * * * */5", timeout=60, retries=1),
+    CronJob(publish_due_posts, cron="* * * * * */5", timeout=60, retries=1),  # type: ignore[type-var]
+    CronJob(queue_message_digests, cron="* * * * * */5", timeout=60, retries=1),  # type: ignore[type-var]
 ]
 
 
@@ -89,4 +89,4 @@ def make_worker(settings: Settings, concurrency: int = 10) -> Worker:
     return Worker(queue, FUNCTIONS, concurrency=concurrency,  # type: ignore[arg-type]
                   cron_jobs=CRON_JOBS, startup=startup, shutdown=shutdown,
                   after_process=_after_process,
-                  timers={"sweep": settings.worker_sweep_interval})
+                  timers={"sweep": settings.worker_sweep_interval})  # type: ignore[arg-type]
