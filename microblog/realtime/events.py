@@ -79,7 +79,7 @@ class NotificationEvent(Event):
 
     name: ClassVar[str] = "notification"
     personal: ClassVar[bool] = True
-    id: int | None
+    id: int | None = None
     kind: NotificationKind
     data: dict[str, Any]
     created_at: datetime

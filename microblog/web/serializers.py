@@ -52,6 +52,19 @@ def notification_json(notification: Any) -> dict[str, Any]:
     }
 
 
+def task_json(task: Any) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "name": task.name,
+        "status": task.status,
+        "progress": task.progress,
+        "result": task.result,
+        "error": task.error,
+        "created_at": iso(task.created_at),
+        "finished_at": iso(task.finished_at),
+    }
+
+
 def conversation_json(conversation: Any) -> dict[str, Any]:
     last = conversation.last_message
     return {

@@ -152,12 +152,14 @@ export function describe(n) {
   const who = n.data?.user?.username ?? "?";
   if (n.kind === "follow") return t("follow", { user: who });
   if (n.kind === "comment") return t("comment", { user: who, excerpt: n.data.excerpt ?? "" });
+  if (n.kind === "task_progress") return t(n.data.status === "failed" ? "export_failed" : "export_ready");
   return t("notification");
 }
 
 function link(n) {
   if (n.kind === "follow") return `/user/${encodeURIComponent(n.data.user.username)}`;
   if (n.kind === "comment") return `/post/${n.data.post_id}`;
+  if (n.kind === "task_progress") return "/exports";
   return "/notifications";
 }
 
@@ -201,8 +203,37 @@ async function markAllRead() {
 document.getElementById("bell")?.addEventListener("show.bs.dropdown", loadMenu);
 document.getElementById("mark-all-read")?.addEventListener("click", markAllRead);
 
+// a background task's row on the exports page: progress bar, status, links
+function showTask(data) {
+  const item = document.querySelector(`[data-task-id="${CSS.escape(data.task_id)}"]`);
+  if (!item) return;
+  item.dataset.status = data.status;
+  const bar = item.querySelector(".progress");
+  bar.classList.toggle("d-none", data.status === "complete" || data.status === "failed");
+  bar.setAttribute("aria-valuenow", String(data.progress));
+  const fill = bar.querySelector(".progress-bar");
+  fill.style.width = `${data.progress}%`;
+  fill.textContent = `${data.progress}%`;
+  const badge = item.querySelector(".task-status");
+  badge.textContent = t(`task_${data.status}`);
+  badge.className = `badge ms-2 task-status ${data.status === "complete" ? "text-bg-success"
+    : data.status === "failed" ? "text-bg-danger" : "text-bg-secondary"}`;
+  if (data.status === "complete") {
+    item.querySelector(".task-json").href = data.url;
+    item.querySelector(".task-csv").href = data.csv_url;
+    item.querySelector(".task-links").classList.remove("d-none");
+  }
+  if (data.status === "failed") item.querySelector(".task-error").textContent = data.error ?? "";
+  const start = document.getElementById("start-export");
+  if (start) start.disabled = !["complete", "failed"].includes(data.status) ? true
+    : !!document.querySelector('#export-list [data-status="queued"], #export-list [data-status="active"]');
+}
+
 bus.addEventListener("notification", (e) => {
   const n = e.detail;
+  if (n.kind === "task_progress") showTask(n.data);
+  // a progress report is not a notification: it is neither listed nor counted
+  if (n.id === null || n.id === undefined) return;
   setUnread(n.unread);
   if (menuItems?.closest(".dropdown-menu")?.classList.contains("show")) {
     menuItems.querySelector(".p-3")?.remove();
@@ -214,7 +245,7 @@ bus.addEventListener("notification", (e) => {
     list.prepend(el("li", { class: "list-group-item list-group-item-primary", "data-notification-id": n.id },
       el("a", { href: link(n), text: describe(n) })));
   }
-  if (n.kind === "follow" || n.kind === "comment") toast(describe(n), link(n));
+  if (["follow", "comment", "task_progress"].includes(n.kind)) toast(describe(n), link(n));
 });
 bus.addEventListener("notifications.read", (e) => {
   setUnread(e.detail.unread);
