@@ -1,4 +1,4 @@
-"""The `microblog` command: dev, serve, worker, db, seed, translate."""
+"""The `microblog` command: dev, serve, worker, jobs, db, seed, translate."""
 
 from __future__ import annotations
 
@@ -118,15 +118,9 @@ def worker(concurrency: int) -> None:
 async def _worker(settings: Settings, concurrency: int) -> None:
     from microblog.jobs.worker import make_worker
 
-    w = make_worker(settings, concurrency)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    task = asyncio.create_task(w.start())
-    await stop.wait()
-    await w.stop()
-    task.cancel()
+    # SAQ's Worker.start installs its own SIGINT/SIGTERM handlers: on either it stops
+    # taking jobs, gives running ones a grace period, re-queues the rest, and returns
+    await make_worker(settings, concurrency).start()
 
 
 @main.command()
@@ -191,6 +185,107 @@ def _run(command: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(command, env=env, check=False)  # noqa: S603
     if result.returncode:
         raise click.ClickException(f"{' '.join(command[2:])} failed")
+
+
+# --- the job queue, for operators ------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["queued", "active", "scheduled", "failed", "complete"]),
+              help="only jobs in this state (repeatable); failed includes aborted. "
+                   "Default: all but complete")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=0),
+              help="at most this many jobs per state")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.pass_context
+def jobs(ctx: click.Context, statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """The job queue: counts by state, live workers, and the jobs queued, running, scheduled
+    and failed (newest first; scheduled ones soonest due first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from microblog.jobs import admin
+
+    states = tuple(statuses) or admin.DEFAULT_STATES
+
+    async def go() -> admin.Snapshot:
+        async with _job_queue() as queue:
+            return await admin.snapshot(queue, limit=limit, states=states)  # type: ignore[arg-type]
+
+    snap = run_async(go())
+    click.echo(admin.render_json(snap) if as_json else admin.render_text(snap))
+
+
+def _job_queue() -> Any:
+    from contextlib import asynccontextmanager
+
+    from microblog.jobs.queue import make_queue
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL must be set")
+
+    @asynccontextmanager
+    async def opened() -> Any:
+        queue = make_queue(settings)
+        await queue.connect()
+        try:
+            yield queue
+        finally:
+            await queue.disconnect()
+
+    return opened()
+
+
+@jobs.command(name="retry", short_help="Run a failed or aborted job again.")
+@click.argument("key")
+def jobs_retry(key: str) -> None:
+    """Run a failed or aborted job again (same arguments, a fresh count of attempts)."""
+    from microblog.jobs import admin
+
+    async def go() -> Any:
+        async with _job_queue() as queue:
+            return await admin.retry(queue, key)
+
+    try:
+        job = run_async(go())
+    except admin.AdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"queued {job.function} again (key {job.key})")
+
+
+@jobs.command(name="abort", short_help="Abort a queued, scheduled or running job.")
+@click.argument("key")
+def jobs_abort(key: str) -> None:
+    """Abort a queued, scheduled or running job (a running one is stopped by its worker)."""
+    from microblog.jobs import admin
+
+    async def go() -> Any:
+        async with _job_queue() as queue:
+            return await admin.abort(queue, key)
+
+    try:
+        job = run_async(go())
+    except admin.AdminError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{job.function} (key {job.key}) is {job.status.value}")
+
+
+@jobs.command(name="web", short_help="SAQ's web UI, for administrators (ADMINS) only.")
+@click.option("--bind", default="127.0.0.1:8081", show_default=True, help="HOST:PORT")
+def jobs_web(bind: str) -> None:
+    """SAQ's web UI for the queue, for administrators only: every request needs the HTTP
+    Basic credentials (username and password) of a user named in ADMINS, so it refuses to
+    start while ADMINS is empty. It listens on loopback by default; binding another address
+    (e.g. 0.0.0.0) is allowed only because credentials are always required, and Basic
+    credentials travel in clear: put it behind HTTPS when it is not on loopback."""
+    from microblog.jobs import admin_web
+
+    settings = load_settings(require_services=True)
+    try:
+        admin_web.serve(settings, bind)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 # --- database ------------------------------------------------------------------------------
