@@ -27,7 +27,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.realtime.presence import PresenceTracker
     from microblog.realtime.publish import Publisher
     from microblog.services import accounts
-    from microblog.web import api, auth, errors, main, messages, ops, rendering
+    from microblog.web import api, auth, errors, exports, main, messages, ops, rendering
+    from microblog.web import scheduled as scheduled_pages
+    from microblog.web import settings as settings_pages
 
     settings = settings or Settings.from_env()
     app = Quart(__name__, template_folder=str(ROOT / "templates"),
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     QuartAuth(app)
     csrf = CSRFProtect(app)
     csrf._exempt_blueprints.append("api")  # the API authenticates with tokens, not cookies
+    # one-click unsubscribe (RFC 8058): the signed token in the URL is the credential
+    csrf.exempt(settings_pages.unsubscribe)
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -56,8 +60,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         LANGUAGES=settings.languages, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         get_locale=i18n.get_locale)
 
-    for blueprint in (auth.bp, main.bp, messages.bp, api.bp, ops.bp):
+    for blueprint in (auth.bp, main.bp, messages.bp, exports.bp, settings_pages.bp, api.bp,
+                      ops.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(scheduled_pages.bp)
     errors.register(app)
     rendering.install(app)
 

@@ -183,15 +183,18 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def db(app: Any, settings: Settings) -> None:
+async def db(app: Any, settings: Settings, mailbox: Mailbox) -> None:
     """Every test that uses the database starts from empty tables (and, since user ids
-    restart, without the Redis state of earlier users: rate limits, presence)."""
+    restart, without the Redis state of earlier users: rate limits, presence, sent-email
+    markers) and an empty mailbox (the session's worker emails earlier tests' users too:
+    unread-message digests)."""
+    mailbox.messages.clear()
     await connections.get("default").execute_script(
         f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE;")
     from microblog.infra import resources
 
     if resources.redis is not None:
-        for pattern in ("rate:*", "presence:*"):
+        for pattern in ("rate:*", "presence:*", "email:*"):
             keys = [k async for k in resources.redis.scan_iter(
                 f"{settings.redis_namespace}:{pattern}", count=1000)]
             if keys:
@@ -203,13 +206,19 @@ def client(app: Any, db: None) -> Any:
     return app.test_client()
 
 
-@pytest.fixture(scope="session")
-def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+def start_worker(settings: Settings, **env_overrides: str) -> subprocess.Popen[bytes]:
     """A real `microblog worker` process on the test database, Redis and SMTP server."""
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "microblog.cli", "worker"], env=settings_env(settings), cwd=ROOT)
+        [sys.executable, "-m", "microblog.cli", "worker"],
+        env={**settings_env(settings), **env_overrides}, cwd=ROOT)
     time.sleep(1.0)
     assert proc.poll() is None, "the worker exited at start"
+    return proc
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(settings)
     yield proc
     proc.terminate()
     try:

@@ -1,5 +1,6 @@
 """Real headless Chromium: a person exports their posts and watches the progress bar."""
 
+import asyncio
 import json
 
 from microblog.models import User
@@ -47,7 +48,8 @@ async def test_export_my_posts_with_a_live_progress_bar_and_download(server, bro
             await page.click("[data-task-id] .task-json")
         download = await info.value
         assert download.suggested_filename == "microblog-alice-posts.json"
-        exported = json.loads(open(await download.path(), encoding="utf-8").read())
+        path = await download.path()
+        exported = json.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
         assert len(exported["posts"]) == 100_000
         assert not await page.is_disabled("#start-export")
     finally:

@@ -19,6 +19,7 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "send_follow_email": {"timeout": 30, "retries": 6},
     "send_comment_email": {"timeout": 30, "retries": 6},
     "send_message_digest": {"timeout": 30, "retries": 6},
+    "send_export_email": {"timeout": 60, "retries": 6},
     "export_posts": {"timeout": 1800, "heartbeat": 10, "retries": 3, "retry_delay": 1.0},
     "publish_scheduled_post": {"timeout": 30, "retries": 5, "retry_delay": 1.0},
     "ping": {"timeout": 5, "retries": 1, "ttl": 60},

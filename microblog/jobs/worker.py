@@ -19,7 +19,7 @@ from microblog.jobs.email import (
     send_message_digest,
     send_password_reset_email,
 )
-from microblog.jobs.export import export_posts
+from microblog.jobs.export import export_posts, send_export_email
 from microblog.jobs.scheduled import publish_due_posts, publish_scheduled_post
 from microblog.jobs.system import ping
 from microblog.realtime import publish
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 FUNCTIONS: list[Callable[..., Awaitable[Any]]] = [
     send_password_reset_email, send_follow_email, send_comment_email, send_message_digest,
-    export_posts, publish_scheduled_post, ping,
+    export_posts, send_export_email, publish_scheduled_post, ping,
 ]
 
 # Cron jobs are unique per queue: with several workers each still runs once per tick.
@@ -88,5 +88,5 @@ def make_worker(settings: Settings, concurrency: int = 10) -> Worker:
     resources.queue = queue
     return Worker(queue, FUNCTIONS, concurrency=concurrency,  # type: ignore[arg-type]
                   cron_jobs=CRON_JOBS, startup=startup, shutdown=shutdown,
-                  after_process=_after_process,
+                  after_process=_after_process, shutdown_grace_period_s=3,
                   timers={"sweep": settings.worker_sweep_interval})  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from typing import Any
 
 import py3langid
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
@@ -18,7 +19,7 @@ from microblog.models.user import email_hash, gravatar_url
 from microblog.realtime.events import AuthorRef, CommentCreated, PostCreated, PostDeleted
 from microblog.realtime.publish import publish, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
-from microblog.services import notifications
+from microblog.services import emails, notifications
 from microblog.services.errors import Forbidden, NotFound, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
 
@@ -49,12 +50,28 @@ def clean_body(body: str | None, limit: int, field: str = "body") -> str:
 
 async def create_post(author: User, body: str | None) -> Post:
     text = clean_body(body, POST_MAX)
-    post = await Post.create(author=author, body=text, language=detect_language(text))
+    post = await insert_post(author, text)
+    post_created(post)
+    return post
+
+
+async def insert_post(author: User, text: str,
+                      conn: BaseDBAsyncClient | None = None) -> Post:
+    """The row of a new post (its text already cleaned), in the caller's transaction if any.
+    Shared by posting now and publishing a scheduled post, so both make the same post."""
+    post = await Post.create(author=author, body=text, language=detect_language(text),
+                             using_db=conn)
     post.author = author
+    return post
+
+
+def post_created(post: Post) -> None:
+    """After commit: what a new post sets off, however it was made (posted now or a
+    scheduled post published by the worker)."""
+    author = post.author
     publish(PostCreated(id=post.id, body=post.body, author=author_ref(author),
                         created_at=post.created_at, language=post.language),
             author_room(author.id), explore_room())
-    return post
 
 
 def author_ref(user: Any) -> AuthorRef:
@@ -94,6 +111,8 @@ async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
     publish(CommentCreated(id=comment.id, post_id=post.id, body=text,
                            author=author_ref(author), created_at=comment.created_at),
             post_room(post.id), user_room(post_author_id))
+    if event is not None:
+        await emails.comment_email(comment.id, post.author)
     return comment
 
 

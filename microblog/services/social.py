@@ -10,7 +10,7 @@ from microblog.i18n import gettext as _
 from microblog.models import Block, Follow, User
 from microblog.realtime.publish import publish_membership, publish_personal
 from microblog.realtime.rooms import author_room
-from microblog.services import notifications
+from microblog.services import emails, notifications
 from microblog.services.errors import Forbidden, ServiceError
 from microblog.services.pagination import Page, PageRequest
 
@@ -31,6 +31,7 @@ async def follow(user: User, target: User) -> bool:
         return False
     publish_personal(target.id, event)
     publish_membership(user.id, join=[author_room(target.id)])
+    await emails.follow_email(user, target)
     return True
 
 

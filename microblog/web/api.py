@@ -8,19 +8,29 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from quart import Blueprint, Response, g, jsonify, request, url_for
+from quart import Blueprint, Response, g, jsonify, request, send_file, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user as auth_user
 
 from microblog.i18n import gettext as _
 from microblog.models import User
-from microblog.services import accounts, messages, notifications, posts, social
-from microblog.services.errors import AuthenticationFailed, ServiceError
+from microblog.services import (
+    accounts,
+    messages,
+    notifications,
+    posts,
+    scheduled,
+    social,
+    tasks,
+)
+from microblog.services.errors import AuthenticationFailed, ServiceError, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
 from microblog.web.serializers import (
     conversation_json,
+    iso,
     notification_json,
     post_json,
+    task_json,
     user_json,
 )
 
@@ -204,6 +214,10 @@ async def unfollow(user_id: int) -> ResponseReturnValue:
 @token_required
 async def create_post() -> ResponseReturnValue:
     data = await json_body()
+    if data.get("publish_at") is not None:  # for later: 202, a scheduled post, not a post yet
+        row = await scheduled.schedule_post(api_user(), _str(data.get("body")),
+                                            data["publish_at"])
+        return scheduled_response(row, 202)
     post = await posts.create_post(api_user(), _str(data.get("body")))
     response = jsonify(post_json(post))
     response.status_code = 201
@@ -268,6 +282,39 @@ async def read_notifications() -> ResponseReturnValue:
     if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int)):
         raise ServiceError(_("up_to_id must be a notification id."))
     return {"unread": await notifications.mark_read(api_user(), up_to)}
+
+
+# --- background tasks (exports) -----------------------------------------------------------
+
+
+@bp.route("/exports", methods=["POST"])
+@token_required
+async def start_export() -> ResponseReturnValue:
+    """202 and the task to watch; 409 while one of the user's exports is still running."""
+    task = await tasks.start_export(api_user())
+    response = jsonify({"task_id": task.id, "_links": {
+        "task": url_for("api.get_task", task_id=task.id)}})
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_task", task_id=task.id)
+    return response
+
+
+@bp.route("/tasks/<task_id>")
+@token_required
+async def get_task(task_id: str) -> ResponseReturnValue:
+    return task_json(await tasks.get_task(api_user(), task_id))
+
+
+@bp.route("/tasks/<task_id>/download/<filename>")
+@token_required
+async def download_export(task_id: str, filename: str) -> ResponseReturnValue:
+    """The owner's export file; anyone else gets the same 404 as for a missing one."""
+    user = api_user()
+    path = await tasks.export_file(user, task_id, filename)
+    response = await send_file(path, as_attachment=True,
+                               attachment_filename=f"microblog-{user.username}-{filename}")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- private messages ---------------------------------------------------------------------
@@ -348,4 +395,65 @@ async def block(user_id: int) -> ResponseReturnValue:
 @token_required
 async def unblock(user_id: int) -> ResponseReturnValue:
     await messages.unblock(api_user(), await accounts.get_user(user_id))
+    return "", 204
+
+
+# --- scheduled posts ----------------------------------------------------------------------
+
+
+def scheduled_json(row: Any) -> dict[str, Any]:
+    post_id = row.post_id
+    return {
+        "id": row.id,
+        "body": row.body,
+        "publish_at": iso(row.publish_at),
+        "status": scheduled.status(row),
+        "post_id": post_id,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "_links": {
+            "self": url_for("api.get_scheduled_post", scheduled_id=row.id),
+            "post": url_for("api.get_post", post_id=post_id) if post_id is not None else None,
+        },
+    }
+
+
+def scheduled_response(row: Any, status: int = 200) -> Response:
+    response = jsonify(scheduled_json(row))
+    response.status_code = status
+    if status in (201, 202):
+        response.headers["Location"] = url_for("api.get_scheduled_post", scheduled_id=row.id)
+    return response
+
+
+@bp.route("/scheduled-posts")
+@token_required
+async def list_scheduled_posts() -> ResponseReturnValue:
+    """The user's posts waiting to be published, soonest first."""
+    page = await scheduled.list_scheduled(api_user(), page_request())
+    return collection(page, map(scheduled_json, page.items), "api.list_scheduled_posts")
+
+
+@bp.route("/scheduled-posts/<int:scheduled_id>")
+@token_required
+async def get_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
+    return scheduled_json(await scheduled.get_scheduled(api_user(), scheduled_id))
+
+
+@bp.route("/scheduled-posts/<int:scheduled_id>", methods=["PATCH"])
+@token_required
+async def update_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
+    data = await json_body()
+    body = data.get("body")
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed({"body": _("The text must be a string.")})
+    row = await scheduled.update_scheduled(api_user(), scheduled_id, body,
+                                           data.get("publish_at"))
+    return scheduled_json(row)
+
+
+@bp.route("/scheduled-posts/<int:scheduled_id>", methods=["DELETE"])
+@token_required
+async def cancel_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
+    await scheduled.cancel_scheduled(api_user(), scheduled_id)
     return "", 204

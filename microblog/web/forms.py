@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from quart_wtf import QuartForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import EqualTo
 
 from microblog.i18n import lazy_gettext as _l
@@ -58,7 +66,20 @@ class EditProfileForm(QuartForm):
 class PostForm(QuartForm):
     post = TextAreaField(_l("Say something"), render_kw={
         "maxlength": POST_MAX, "rows": 3, "required": True})
+    # optional; static/js/schedule.js fills tz_offset so the time is read as the browser's
+    publish_at = StringField(_l("Schedule for later"),
+                             render_kw={"type": "datetime-local", "data-schedule": ""})
+    tz_offset = HiddenField()
     submit = SubmitField(_l("Post"))
+
+
+class ScheduledPostForm(QuartForm):
+    body = TextAreaField(_l("Text"), render_kw={
+        "maxlength": POST_MAX, "rows": 3, "required": True})
+    publish_at = StringField(_l("Publish at"), render_kw={
+        "type": "datetime-local", "data-schedule": "", "required": True})
+    tz_offset = HiddenField()
+    submit = SubmitField(_l("Save"))
 
 
 class CommentForm(QuartForm):
@@ -71,6 +92,14 @@ class MessageForm(QuartForm):
     body = TextAreaField(_l("Message"), render_kw={
         "maxlength": MESSAGE_MAX, "rows": 2, "required": True})
     submit = SubmitField(_l("Send"))
+
+
+class NotificationSettingsForm(QuartForm):
+    email_on_follow = BooleanField(_l("Someone follows me"))
+    email_on_comment = BooleanField(_l("Someone comments on my post"))
+    email_on_messages = BooleanField(_l(
+        "I have private messages I have not read for a while (one email for all of them)"))
+    submit = SubmitField(_l("Save"))
 
 
 class EmptyForm(QuartForm):

@@ -8,7 +8,7 @@ from quart.typing import ResponseReturnValue
 from microblog.i18n import gettext as _
 from microblog.models import User
 from microblog.realtime import presence
-from microblog.services import accounts, messages, notifications, posts, social
+from microblog.services import accounts, messages, notifications, posts, scheduled, social
 from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
 from microblog.web.common import (
@@ -21,6 +21,7 @@ from microblog.web.common import (
 )
 from microblog.web.forms import CommentForm, EditProfileForm, EmptyForm, PostForm
 from microblog.web.rendering import render
+from microblog.web.scheduled import when_label
 
 bp = Blueprint("main", __name__)
 
@@ -38,12 +39,21 @@ async def index() -> ResponseReturnValue:
     form = await PostForm.create_form()
     status = 200
     if await form.validate_on_submit():
+        later = None
         try:
-            await posts.create_post(user, form.post.data)
+            if form.publish_at.data:  # for later: not a post until the worker publishes it
+                later = await scheduled.schedule_post(
+                    user, form.post.data, form.publish_at.data, form.tz_offset.data)
+            else:
+                await posts.create_post(user, form.post.data)
         except ServiceError as exc:
             apply_errors(form, exc)
             status = 400
         else:
+            if later is not None:
+                await flash(_("Scheduled for %(time)s.", time=when_label(
+                    later.publish_at, form.tz_offset.data)), "success")
+                return redirect(url_for("scheduled.index"))
             await flash(_("Your post is now live!"), "success")
             return redirect(url_for("main.index"))
     elif request.method == "POST":
