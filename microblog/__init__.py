@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True)
+        i18n.gettext, i18n.template_ngettext, newstyle=True)
     app.jinja_env.filters["datetime"] = i18n.format_datetime
     app.jinja_env.globals.update(
         LANGUAGES=settings.languages, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,

@@ -61,6 +61,12 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return text % variables
 
 
+def template_ngettext(singular: str, plural: str, num: int) -> str:
+    """For Jinja's newstyle gettext, which formats the result itself (with `num` and the
+    template's variables): translate only, or a second `%(name)s` would raise KeyError."""
+    return str(translations(_current.get()).ungettext(singular, plural, num))
+
+
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False, **variables)
 

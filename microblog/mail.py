@@ -11,7 +11,7 @@ from typing import Any
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from microblog.i18n import get_locale, gettext, ngettext
+from microblog.i18n import get_locale, gettext, template_ngettext
 from microblog.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
 )
-_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+_env.install_gettext_callables(gettext, template_ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def render_email(settings: Settings, *, to: str, subject: str, template: str,
