@@ -110,8 +110,13 @@ def tune_gc() -> None:
 @main.command()
 @click.option("--concurrency", default=10, show_default=True)
 def worker(concurrency: int) -> None:
-    """The SAQ worker: emails, exports, scheduled posts."""
+    """The SAQ worker: emails, exports, scheduled posts. Needs the web's SECRET_KEY (it signs
+    the unsubscribe links in emails)."""
     settings = load_settings(require_services=True)
+    try:
+        settings.require_production_secret()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     run_async(_worker(settings, concurrency))
 
 
