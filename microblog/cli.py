@@ -242,20 +242,25 @@ def _job_queue() -> Any:
     return opened()
 
 
-@jobs.command(name="retry", short_help="Run a failed or aborted job again.")
-@click.argument("key")
-def jobs_retry(key: str) -> None:
-    """Run a failed or aborted job again (same arguments, a fresh count of attempts)."""
+def _on_job(action: str, key: str) -> Any:
+    """Run microblog.jobs.admin's `action` (retry, abort) on one job; errors are the user's."""
     from microblog.jobs import admin
 
     async def go() -> Any:
         async with _job_queue() as queue:
-            return await admin.retry(queue, key)
+            return await getattr(admin, action)(queue, key)
 
     try:
-        job = run_async(go())
+        return run_async(go())
     except admin.AdminError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@jobs.command(name="retry", short_help="Run a failed or aborted job again.")
+@click.argument("key")
+def jobs_retry(key: str) -> None:
+    """Run a failed or aborted job again (same arguments, a fresh count of attempts)."""
+    job = _on_job("retry", key)
     click.echo(f"queued {job.function} again (key {job.key})")
 
 
@@ -263,16 +268,7 @@ def jobs_retry(key: str) -> None:
 @click.argument("key")
 def jobs_abort(key: str) -> None:
     """Abort a queued, scheduled or running job (a running one is stopped by its worker)."""
-    from microblog.jobs import admin
-
-    async def go() -> Any:
-        async with _job_queue() as queue:
-            return await admin.abort(queue, key)
-
-    try:
-        job = run_async(go())
-    except admin.AdminError as exc:
-        raise click.ClickException(str(exc)) from exc
+    job = _on_job("abort", key)
     click.echo(f"{job.function} (key {job.key}) is {job.status.value}")
 
 

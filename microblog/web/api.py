@@ -50,6 +50,14 @@ def error_response(status: int, message: str, error: str | None = None,
     return response
 
 
+def located(body: dict[str, Any], status: int, endpoint: str, **values: Any) -> Response:
+    """A 201/202 answer whose `Location` names the resource to read next."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = url_for(endpoint, **values)
+    return response
+
+
 @bp.errorhandler(ServiceError)
 async def service_error(exc: ServiceError) -> Response:
     extra = {"errors": exc.errors} if hasattr(exc, "errors") else {}
@@ -125,10 +133,7 @@ async def create_user() -> ResponseReturnValue:
     data = await json_body()
     user = await accounts.register(
         _str(data.get("username")), _str(data.get("email")), _str(data.get("password")))
-    response = jsonify(await user_document(user))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_user", user_id=user.id)
-    return response
+    return located(await user_document(user), 201, "api.get_user", user_id=user.id)
 
 
 def _str(value: Any) -> str | None:
@@ -217,12 +222,10 @@ async def create_post() -> ResponseReturnValue:
     if data.get("publish_at") is not None:  # for later: 202, a scheduled post, not a post yet
         row = await scheduled.schedule_post(api_user(), _str(data.get("body")),
                                             data["publish_at"])
-        return scheduled_response(row, 202)
+        return located(scheduled_json(row), 202, "api.get_scheduled_post",
+                       scheduled_id=row.id)
     post = await posts.create_post(api_user(), _str(data.get("body")))
-    response = jsonify(post_json(post))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_post", post_id=post.id)
-    return response
+    return located(post_json(post), 201, "api.get_post", post_id=post.id)
 
 
 @bp.route("/posts/<int:post_id>")
@@ -292,11 +295,8 @@ async def read_notifications() -> ResponseReturnValue:
 async def start_export() -> ResponseReturnValue:
     """202 and the task to watch; 409 while one of the user's exports is still running."""
     task = await tasks.start_export(api_user())
-    response = jsonify({"task_id": task.id, "_links": {
-        "task": url_for("api.get_task", task_id=task.id)}})
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.get_task", task_id=task.id)
-    return response
+    return located({"task_id": task.id, "_links": {
+        "task": url_for("api.get_task", task_id=task.id)}}, 202, "api.get_task", task_id=task.id)
 
 
 @bp.route("/tasks/<task_id>")
@@ -416,14 +416,6 @@ def scheduled_json(row: Any) -> dict[str, Any]:
             "post": url_for("api.get_post", post_id=post_id) if post_id is not None else None,
         },
     }
-
-
-def scheduled_response(row: Any, status: int = 200) -> Response:
-    response = jsonify(scheduled_json(row))
-    response.status_code = status
-    if status in (201, 202):
-        response.headers["Location"] = url_for("api.get_scheduled_post", scheduled_id=row.id)
-    return response
 
 
 @bp.route("/scheduled-posts")
