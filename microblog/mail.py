@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -43,6 +45,18 @@ def render_email(settings: Settings, *, to: str, subject: str, template: str,
     return message
 
 
+_hostname: str | None = None
+
+
+async def _local_hostname() -> str:
+    """EHLO's name, looked up once: aiosmtplib would otherwise resolve it (a reverse DNS
+    lookup, in a thread) for every email."""
+    global _hostname
+    if _hostname is None:
+        _hostname = await asyncio.to_thread(socket.getfqdn)
+    return _hostname
+
+
 async def send_email(settings: Settings, message: EmailMessage) -> None:
     if settings.mail_server:
         await aiosmtplib.send(
@@ -52,6 +66,7 @@ async def send_email(settings: Settings, message: EmailMessage) -> None:
             username=settings.mail_username,
             password=settings.mail_password,
             start_tls=settings.mail_use_tls or None,
+            local_hostname=await _local_hostname(),
             timeout=20,
         )
         return

@@ -34,7 +34,10 @@ BATCH = 1000
 # progress is reported at most this often (seconds), and at every 5 %
 PROGRESS_EVERY = 1.0
 HEARTBEAT_EVERY = 2.0
-ATTACHMENT_MAX = 10 * 1024 * 1024
+# base64 makes an attachment 4/3 larger and the email is built in memory (several copies
+# as it is flattened and sent): above this the email carries the link only, which also
+# keeps it well under common relay limits (Postfix: 10 MB)
+ATTACHMENT_MAX = 2 * 1024 * 1024
 
 
 async def export_posts(ctx: dict[str, Any], *, task_id: str) -> dict[str, Any]:
