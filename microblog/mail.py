@@ -6,8 +6,9 @@ import asyncio
 import logging
 import socket
 import uuid
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -31,7 +32,9 @@ def render_email(settings: Settings, *, to: str, subject: str, template: str,
     # rendered under the recipient's locale (the caller's locale_context): say which it is
     lang = get_locale()
     context = {"subject": subject, "public_url": settings.public_url, "lang": lang, **context}
-    message = EmailMessage()
+    # lines up to RFC 5322's hard limit: a long List-Unsubscribe URL must stay a plain <URL>
+    # (folding it at 78 would turn it into an RFC 2047 encoded word mail clients ignore)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.mail_sender
     message["To"] = to
     message["Subject"] = subject
@@ -45,6 +48,8 @@ def render_email(settings: Settings, *, to: str, subject: str, template: str,
     return message
 
 
+# 7bit: non-ASCII bodies go quoted-printable or base64, for relays without 8BITMIME
+_POLICY = policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 _hostname: str | None = None
 
 
@@ -59,8 +64,12 @@ async def _local_hostname() -> str:
 
 async def send_email(settings: Settings, message: EmailMessage) -> None:
     if settings.mail_server:
+        # flattened here, with our policy: aiosmtplib would flatten with policy.SMTP, which
+        # folds (and so encodes) a long List-Unsubscribe URL
         await aiosmtplib.send(
-            message,
+            message.as_bytes(policy=_POLICY),
+            sender=parseaddr(str(message["From"]))[1],
+            recipients=[address for _name, address in getaddresses(message.get_all("To", []))],
             hostname=settings.mail_server,
             port=settings.mail_port,
             username=settings.mail_username,

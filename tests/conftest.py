@@ -216,15 +216,23 @@ def start_worker(settings: Settings, **env_overrides: str) -> subprocess.Popen[b
     return proc
 
 
-@pytest.fixture(scope="session")
-def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start_worker(settings)
-    yield proc
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within 10 s: never leave one behind."""
+    if proc is None or proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(settings)
+    yield proc
+    stop_process(proc)
 
 
 @dataclass

@@ -57,6 +57,8 @@ def unsubscribe_path(message: EmailMessage) -> str:
     path = match.group(1)
     assert f"{BASE}{path}" in html
     assert message["List-Unsubscribe"] == f"<{BASE}{path}>"
+    # as sent, not only as decoded: a plain <URL>, no RFC 2047 encoded word
+    assert dict(message.raw_items())["List-Unsubscribe"].strip() == f"<{BASE}{path}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     return path
 

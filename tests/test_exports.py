@@ -20,7 +20,7 @@ from tortoise import connections
 from microblog.infra import resources
 from microblog.jobs.queue import make_queue
 from microblog.models import Notification, Task
-from tests.conftest import start_worker
+from tests.conftest import start_worker, stop_process
 from tests.helpers import make_user
 from tests.realtime import Api, Recorder
 from tests.test_api import token_for
@@ -195,10 +195,8 @@ async def test_a_worker_killed_mid_export_is_replaced_and_the_export_completes(
                                        headers=token)).get_data()
         assert len(json.loads(body)["posts"]) == 60000
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
+        stop_process(first)
+        stop_process(second)
 
 
 async def test_an_export_that_fails_for_good_is_reported_failed(
@@ -222,5 +220,4 @@ async def test_an_export_that_fails_for_good_is_reported_failed(
         # the user may try again
         assert (await client.post("/api/exports", headers=token)).status_code == 202
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc)
