@@ -143,6 +143,11 @@ def dev(bind: str) -> None:
     env.setdefault("INSTANCE_DIR", str(instance))
     started: list[Any] = []
     children: list[subprocess.Popen[bytes]] = []
+
+    def stop_on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a supervisor's SIGTERM stops everything, like Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         if not settings.database_url:
             pg = EmbeddedPostgres(instance / "postgres")
