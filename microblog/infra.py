@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
+from microblog import logs
 from microblog.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,7 +54,12 @@ class Resources:
 
         if self.queue is None:
             raise RuntimeError("the job queue is not connected (REDIS_URL unset?)")
-        return await self.queue.enqueue(function, **job_options(function), **kwargs)
+        options = job_options(function)
+        rid = logs.request_id.get()
+        if rid is not None:
+            # kept with the job in Redis; the worker logs the job under the same request id
+            options["meta"] = {"request_id": rid}
+        return await self.queue.enqueue(function, **options, **kwargs)
 
 
 resources = Resources()

@@ -22,6 +22,8 @@ from saq import Queue
 from saq.job import TERMINAL_STATUSES, Job, Status
 from saq.queue.redis import RedisQueue
 
+from microblog.logs import redact_mapping
+
 State = Literal["queued", "active", "scheduled", "failed", "complete"]
 STATES: tuple[State, ...] = ("queued", "active", "scheduled", "failed", "complete")
 # what `microblog jobs` lists without --status: the finished-and-fine jobs are only counted
@@ -106,7 +108,8 @@ def last_line(text: str | None) -> str | None:
 def row(job: Job, state: State, due: float = 0) -> JobRow:
     return JobRow(
         state=state, status=job.status.value, function=job.function, key=job.key,
-        kwargs=job.kwargs or {}, attempts=job.attempts, retries=job.retries,
+        # credentials (the password reset job's token) are not for operators' screens
+        kwargs=redact_mapping(job.kwargs), attempts=job.attempts, retries=job.retries,
         queued_at=_millis(job.queued), started_at=_millis(job.started),
         due_at=_seconds(due or job.scheduled) if state == "scheduled" else None,
         finished_at=_millis(job.completed), progress=job.progress,

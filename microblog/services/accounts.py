@@ -252,6 +252,7 @@ async def request_password_reset(email: str | None, locale: str | None = None) -
         user=user, token_hash=token_digest(token), expires_at=now() + RESET_TOKEN_TTL)
     await resources.enqueue(
         "send_password_reset_email", token_id=row.id, token=token, locale=locale)
+    log.info("password reset requested for user %s", user.id)
 
 
 async def check_reset_token(token: str) -> PasswordResetToken:
