@@ -1,0 +1,62 @@
+"""The Socket.IO Redis manager, with delivery metrics.
+
+python-socketio's AsyncRedisManager sends every room emit as one message on a Redis channel;
+each instance's manager emits it to the sockets it holds (`_handle_emit`), and the publishing
+instance does so for its own sockets before it publishes. This subclass carries the moment
+the event was published in that envelope (`published_at`, the publishing process's
+`time.time()`) — never in the event's payload — and counts what it publishes and, at each
+local emit, the sockets reached and the time since publish.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from typing import Any
+
+import socketio
+
+from microblog import metrics
+
+# Set by the Publisher around its emit: when the service called publish(), so the latency
+# includes the wait in the publisher's outbox, not only Redis.
+PUBLISHED_AT: ContextVar[float | None] = ContextVar("published_at", default=None)
+
+
+class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    async def _publish(self, data: Any) -> Any:
+        if not (isinstance(data, dict) and data.get("method") == "emit"):
+            return await super()._publish(data)
+        data = {**data, "published_at": PUBLISHED_AT.get() or time.time()}
+        receivers = await super()._publish(data)
+        if receivers is not None:  # None: python-socketio gave up on Redis (and logged it)
+            metrics.event_published(str(data.get("event")), "room")
+        return receivers
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        # a remote message carries its time; our own emit runs in the publisher's context
+        published_at = message.get("published_at") or PUBLISHED_AT.get()
+        sockets = self._local_recipients(message)
+        await super()._handle_emit(message)
+        if sockets:
+            event = str(message.get("event"))
+            metrics.event_delivered(event, sockets)
+            metrics.fanout_observed(event, published_at)
+
+    def _local_recipients(self, message: dict[str, Any]) -> int:
+        """How many of this instance's sockets the emit reaches (AsyncManager.emit's rule)."""
+        rooms = self.rooms.get(message.get("namespace") or "/")
+        if not rooms:
+            return 0  # a write-only manager (the worker's) holds no sockets
+        room = message.get("room")
+        skip = message.get("skip_sid")
+        if isinstance(room, list | tuple) and len(room) == 1:
+            room = room[0]
+        if not isinstance(room, list | tuple) and not skip:
+            members = rooms.get(room)
+            return len(members) if members else 0  # the common case: O(1)
+        sids: set[str] = set()
+        for r in room if isinstance(room, list | tuple) else [room]:
+            sids.update(rooms.get(r) or ())
+        sids.difference_update(skip if isinstance(skip, list) else [skip])
+        return len(sids)
