@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
-    from microblog import i18n
+    from microblog import i18n, lifecycle, metrics
     from microblog.db import close_db, init_db
     from microblog.infra import resources
     from microblog.realtime import publish
@@ -94,15 +94,19 @@ def create_app(settings: Settings | None = None) -> Quart:
         await presence.stop()
         await hub.stop()
         if publish._publisher is not None:
-            await publish._publisher.stop()
+            # bounded: a SIGTERMed instance exits within 10 s (microblog.lifecycle)
+            await publish._publisher.stop(grace=lifecycle.PUBLISHER_GRACE)
             publish.install(None)
         await resources.close()
         await close_db()
 
+    # first of the hooks: the route label is known even when a later hook fails
+    app.before_request(metrics.remember_route)
+
     @app.before_request
     async def load_user() -> None:
         g.user = None
-        if request.path.startswith(("/static/", "/api/", "/healthz", "/readyz")):
+        if request.path.startswith(("/static/", "/api/", "/healthz", "/readyz", "/metrics")):
             return
         user = await accounts.user_for_session(auth_user.auth_id)
         g.user = user
@@ -125,7 +129,9 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 
 def asgi_app(app: Quart) -> Any:
-    """The Quart app wrapped in the Socket.IO server: what Hypercorn serves."""
+    """The Quart app wrapped in the Socket.IO server: what Hypercorn serves. Outermost, the
+    request id of every HTTP request and Socket.IO connection (microblog.logs)."""
+    from microblog.logs import RequestIdMiddleware
     from microblog.realtime.server import wrap
 
-    return wrap(app, app.extensions["socketio"])
+    return RequestIdMiddleware(wrap(app, app.extensions["socketio"]))

@@ -1,4 +1,4 @@
-"""The `microblog` command: dev, serve, worker, jobs, db, seed, translate."""
+"""The `microblog` command: dev, cluster, serve, worker, jobs, db, seed, translate."""
 
 from __future__ import annotations
 
@@ -21,13 +21,20 @@ from microblog.settings import ROOT, Settings, SettingsError
 log = logging.getLogger("microblog")
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+def setup_logging(level: str = "INFO", fmt: str | None = None) -> None:
+    """Text or JSON lines on stderr (LOG_FORMAT), with request ids, secrets redacted: the
+    configured passwords and SECRET_KEY are masked wherever they appear."""
+    from microblog import logs
+
+    try:
+        settings: Settings | None = Settings.from_env()
+    except SettingsError:
+        settings = None  # the command that loads them reports the error
+    logs.setup(
+        level, fmt or (settings.log_format if settings else "text"),
+        known=(settings.secret_key, settings.mail_password) if settings else (),
+        urls=(settings.database_url, settings.redis_url, settings.elasticsearch_url)
+        if settings else ())
 
 
 def run_async(coro: Any) -> Any:
@@ -41,9 +48,11 @@ def run_async(coro: Any) -> Any:
 
 @click.group()
 @click.option("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), show_default=True)
-def main(log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="default: LOG_FORMAT, else text")
+def main(log_level: str, log_format: str | None) -> None:
     """Microblog: a real-time microblog."""
-    setup_logging(log_level)
+    setup_logging(log_level, log_format)
 
 
 def load_settings(require_services: bool = False) -> Settings:
@@ -61,7 +70,8 @@ def load_settings(require_services: bool = False) -> Settings:
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT")
-@click.option("--access-log/--no-access-log", default=False)
+@click.option("--access-log/--no-access-log", default=False, envvar="ACCESS_LOG",
+              help="log every request (env ACCESS_LOG=1)")
 def serve(bind: str, access_log: bool) -> None:
     """One production instance (Hypercorn). Needs DATABASE_URL, REDIS_URL and a SECRET_KEY."""
     settings = load_settings(require_services=True)
@@ -76,22 +86,28 @@ async def _serve(settings: Settings, bind: str, access_log: bool) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    from microblog import asgi_app, create_app
+    from microblog import asgi_app, create_app, lifecycle
 
     tune_gc()
     config = Config()
     config.bind = [bind]
-    config.accesslog = "-" if access_log else None
-    config.errorlog = "-"
-    config.graceful_timeout = 5
+    # Hypercorn's loggers without handlers of their own: their records reach ours (format,
+    # request ids, redaction)
+    config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    # SIGTERM: see microblog.lifecycle; together these stay within its 10 s deadline
+    config.graceful_timeout = lifecycle.GRACEFUL_TIMEOUT - settings.shutdown_delay
+    config.shutdown_timeout = lifecycle.APP_SHUTDOWN_TIMEOUT
     config.keep_alive_timeout = 75
+    app = create_app(settings)
     stop = asyncio.Event()
+    shutdown = lifecycle.Shutdown(app.extensions["socketio"], stop, settings.shutdown_delay)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, shutdown.begin)
     log.info("serving on http://%s", bind)
-    await hypercorn_serve(asgi_app(create_app(settings)), config,
-                          shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await hypercorn_serve(asgi_app(app), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    log.info("stopped")
 
 
 def tune_gc() -> None:
@@ -109,7 +125,10 @@ def tune_gc() -> None:
 
 @main.command()
 @click.option("--concurrency", default=10, show_default=True)
-def worker(concurrency: int) -> None:
+@click.option("--metrics-bind", default=None, metavar="HOST:PORT",
+              help="serve Prometheus metrics at http://HOST:PORT/metrics to METRICS_ALLOWED "
+                   "peers (default: WORKER_METRICS_BIND, else off)")
+def worker(concurrency: int, metrics_bind: str | None) -> None:
     """The SAQ worker: emails, exports, scheduled posts. Needs the web's SECRET_KEY (it signs
     the unsubscribe links in emails)."""
     settings = load_settings(require_services=True)
@@ -117,15 +136,29 @@ def worker(concurrency: int) -> None:
         settings.require_production_secret()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
+    if metrics_bind:
+        settings = settings.with_(worker_metrics_bind=metrics_bind)
     run_async(_worker(settings, concurrency))
 
 
 async def _worker(settings: Settings, concurrency: int) -> None:
+    from microblog import metrics
     from microblog.jobs.worker import make_worker
 
-    # SAQ's Worker.start installs its own SIGINT/SIGTERM handlers: on either it stops
-    # taking jobs, gives running ones a grace period, re-queues the rest, and returns
-    await make_worker(settings, concurrency).start()
+    stop_metrics = None
+    if settings.worker_metrics_bind:
+        try:
+            stop_metrics = await metrics.serve_worker(settings.worker_metrics_bind,
+                                                      settings.metrics_allowed)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"worker metrics: {exc}") from exc
+    try:
+        # SAQ's Worker.start installs its own SIGINT/SIGTERM handlers: on either it stops
+        # taking jobs, gives running ones a grace period, re-queues the rest, and returns
+        await make_worker(settings, concurrency).start()
+    finally:
+        if stop_metrics is not None:
+            await stop_metrics()
 
 
 @main.command()
@@ -180,6 +213,23 @@ def dev(bind: str) -> None:
                 child.kill()
         for service in reversed(started):
             service.stop()
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, help="nginx's port on 127.0.0.1")
+@click.option("--instances", default=2, show_default=True, type=click.IntRange(min=1),
+              help="`microblog serve` processes behind nginx")
+@click.option("--nginx", default=None, help="the nginx binary (default: /usr/sbin/nginx)")
+def cluster(port: int, instances: int, nginx: str | None) -> None:
+    """The docker-compose topology without Docker: N instances and a worker behind nginx on
+    one port (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
+    Writes instance/cluster/cluster.json; SIGHUP restarts the instances one by one."""
+    from microblog import cluster as topology
+
+    try:
+        topology.run(load_settings(), port, instances, nginx)
+    except topology.ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _dev_secret(instance: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,39 @@ def _int(value: str | None, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise SettingsError(f"expected an integer, got {value!r}") from exc
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str:
+    if value is None or value.strip() == "":
+        return choices[0]
+    if value.strip().lower() not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value.strip().lower()
+
+
+def _seconds(name: str, value: str | None, default: float, maximum: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: expected a number of seconds, got {value!r}") from exc
+    if not 0 <= seconds <= maximum:
+        raise SettingsError(f"{name} must be between 0 and {maximum:g} seconds")
+    return seconds
+
+
+def _networks(name: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated IPs or CIDRs, checked now so a typo fails at start, not at a scrape."""
+    if value is None or value.strip() == "":
+        return default
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or CIDR") from exc
+    return items
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,15 @@ class Settings:
     message_digest_delay: int = 900
     # how often (seconds) a worker looks for jobs whose worker died (SAQ's sweep)
     worker_sweep_interval: int = 10
+    # log lines as `text` (for people) or `json` (one object per line, for collectors)
+    log_format: str = "text"
+    # seconds a SIGTERMed `serve` keeps accepting while /readyz answers 503, for load
+    # balancers that poll readiness; 0 stops accepting at once (nginx retries elsewhere)
+    shutdown_delay: float = 0.0
+    # peers (IPs/CIDRs) allowed to read /metrics: the TCP peer, so behind a proxy the proxy
+    metrics_allowed: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # HOST:PORT where `microblog worker` serves /metrics; None: no endpoint
+    worker_metrics_bind: str | None = None
     testing: bool = False
 
     @classmethod
@@ -89,6 +132,11 @@ class Settings:
             admins=tuple(a.strip() for a in e.get("ADMINS", "").split(",") if a.strip()),
             message_digest_delay=_int(e.get("MESSAGE_DIGEST_DELAY"), 900),
             worker_sweep_interval=_int(e.get("WORKER_SWEEP_INTERVAL"), 10),
+            log_format=_choice("LOG_FORMAT", e.get("LOG_FORMAT"), ("text", "json")),
+            shutdown_delay=_seconds("SHUTDOWN_DELAY", e.get("SHUTDOWN_DELAY"), 0.0, 2.0),
+            metrics_allowed=_networks("METRICS_ALLOWED", e.get("METRICS_ALLOWED"),
+                                      cls.metrics_allowed),
+            worker_metrics_bind=e.get("WORKER_METRICS_BIND") or None,
         )
 
     def with_(self, **changes: object) -> Settings:

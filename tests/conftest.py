@@ -206,11 +206,13 @@ def client(app: Any, db: None) -> Any:
     return app.test_client()
 
 
-def start_worker(settings: Settings, **env_overrides: str) -> subprocess.Popen[bytes]:
-    """A real `microblog worker` process on the test database, Redis and SMTP server."""
+def start_worker(settings: Settings, *, stderr: Any = None,
+                 **env_overrides: str) -> subprocess.Popen[bytes]:
+    """A real `microblog worker` process on the test database, Redis and SMTP server
+    (`stderr`: an open file for its logs)."""
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "microblog.cli", "worker"],
-        env={**settings_env(settings), **env_overrides}, cwd=ROOT)
+        env={**settings_env(settings), **env_overrides}, cwd=ROOT, stderr=stderr)
     time.sleep(1.0)
     assert proc.poll() is None, "the worker exited at start"
     return proc
@@ -249,14 +251,16 @@ class Server:
                 self.process.kill()
 
 
-def start_server(settings: Settings, **env_overrides: str) -> Server:
-    """A real `microblog serve` instance (Hypercorn) on a free port, ready to serve."""
-    port = free_port()
+def start_server(settings: Settings, *, port: int | None = None, stderr: Any = None,
+                 **env_overrides: str) -> Server:
+    """A real `microblog serve` instance (Hypercorn) on a free port (or `port`), ready to
+    serve (`stderr`: an open file for its logs)."""
+    port = port or free_port()
     # the Socket.IO origin check allows the public URL's origin: this server's own
     env = {**settings_env(settings), "PUBLIC_URL": f"http://127.0.0.1:{port}", **env_overrides}
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "microblog.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env, cwd=ROOT)
+        env=env, cwd=ROOT, stderr=stderr)
     server = Server(f"http://127.0.0.1:{port}", proc)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -15,12 +15,26 @@ from microblog.realtime.events import validate_event
 
 
 class Recorder:
-    def __init__(self, name: str = "client") -> None:
+    def __init__(self, name: str = "client", reconnection: bool = False) -> None:
+        """`reconnection`: reconnect by itself after a dropped connection, as a browser tab
+        does, asking for replay after the last personal event it received."""
         self.name = name
-        self.client = socketio.AsyncClient(reconnection=False)
+        self.client = socketio.AsyncClient(reconnection=reconnection)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.invalid: list[str] = []
+        self.connects = 0
+        self.disconnects: list[str] = []  # the reasons, as python-socketio gives them
         self._changed = asyncio.Event()
+
+        @self.client.event
+        async def connect() -> None:
+            self.connects += 1
+            self._changed.set()
+
+        @self.client.event
+        async def disconnect(reason: str = "") -> None:
+            self.disconnects.append(reason)
+            self._changed.set()
 
         @self.client.on("*")
         async def record(event: str, data: Any = None) -> None:
@@ -31,11 +45,13 @@ class Recorder:
             self.events.append((event, data))
             self._changed.set()
 
-    async def connect(self, url: str, token: str, last_event_id: int | None = None) -> Recorder:
-        auth: dict[str, Any] = {"token": token}
-        if last_event_id is not None:
-            auth["last_event_id"] = last_event_id
-        await self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+    async def connect(self, url: str, token: str, last_event_id: int | None = None,
+                      transports: tuple[str, ...] = ("websocket",)) -> Recorder:
+        def auth() -> dict[str, Any]:  # read at every (re)connection
+            seen = max(self.personal_ids(), default=last_event_id)
+            return {"token": token} if seen is None else {"token": token, "last_event_id": seen}
+
+        await self.client.connect(url, auth=auth, transports=list(transports), wait_timeout=10)
         return self
 
     async def disconnect(self) -> None:
@@ -60,6 +76,18 @@ class Recorder:
                 raise AssertionError(
                     f"{self.name}: {len(found)}/{count} {name!r} within {within}s; "
                     f"got {[e for e, _ in self.events]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def wait_until(self, predicate: Any, within: float = 10.0) -> None:
+        """Wait until `predicate(self)` holds (connections, disconnections)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not predicate(self):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"{self.name}: condition not met within {within}s "
+                                     f"(connects {self.connects}, disconnects {self.disconnects})")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)

@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 import socketio
 from tortoise import connections
 
+from microblog import metrics
 from microblog.realtime.publish import control_channel, personal_channel
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class PersonalHub:
                 if isinstance(payload, str):
                     payload = json.loads(payload)
                 await self._send(cursor, row["event_id"], row["name"], payload)
+                metrics.event_replayed()
             if len(rows) < REPLAY_BATCH:
                 return
 
@@ -125,10 +127,13 @@ class PersonalHub:
         await self.sio.emit(name, {**payload, "event_id": event_id}, to=cursor.sid,
                             ignore_queue=True)  # the socket is on this instance
         cursor.last = event_id
+        metrics.event_delivered(name)
 
     async def offer(self, user_id: int, event_id: int, name: str,
-                    payload: dict[str, Any]) -> None:
-        """A live personal event for `user_id`, from Redis."""
+                    payload: dict[str, Any]) -> bool:
+        """A live personal event for `user_id`, from Redis; whether a socket here got it
+        from this call (not earlier, by replay)."""
+        sent = False
         for sid in list(self.by_user.get(user_id, ())):
             cursor = self.cursors.get(sid)
             if cursor is None:
@@ -140,6 +145,8 @@ class PersonalHub:
                     await self._send(cursor, event_id, name, payload)
                 else:
                     await self._catch_up_locked(cursor)  # a gap: read it back, in order
+                sent = True
+        return sent
 
     # --- the Redis subscription -----------------------------------------------------------
 
@@ -197,6 +204,9 @@ class PersonalHub:
             payload = dict(message["payload"])
             event_id = int(payload.pop("event_id"))
             name = str(message["name"])
+            published_at = message.get("published_at")  # the envelope's, not the payload's
+            if not isinstance(published_at, int | float):
+                published_at = None
         except (ValueError, KeyError, TypeError):
             log.error("personal events: malformed message %r", raw[:200])
             return
@@ -204,14 +214,16 @@ class PersonalHub:
             # Deliver without holding up the subscription: the next message may be for
             # someone else. Per socket, order holds: tasks take the socket's lock in the
             # order they were created, and offer() repairs any gap from the database.
-            task = asyncio.create_task(self._offer_logged(user_id, event_id, name, payload))
+            task = asyncio.create_task(
+                self._offer_logged(user_id, event_id, name, payload, published_at))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 
     async def _offer_logged(self, user_id: int, event_id: int, name: str,
-                            payload: dict[str, Any]) -> None:
+                            payload: dict[str, Any], published_at: float | None = None) -> None:
         try:
-            await self.offer(user_id, event_id, name, payload)
+            if await self.offer(user_id, event_id, name, payload):
+                metrics.fanout_observed(name, published_at)
         except Exception:
             log.exception("personal events: delivery to user %s failed", user_id)
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from microblog import metrics
 from microblog.realtime.events import Event
+from microblog.realtime.manager import PUBLISHED_AT
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,8 @@ class Publisher:
         self.redis = redis
         self.channel = personal_channel(namespace)
         self.control = control_channel(namespace)
-        self.queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue(QUEUE_LIMIT)
+        # (kind, target, event, when publish() was called: for fanout_latency_seconds)
+        self.queue: asyncio.Queue[tuple[str, Any, Any, float]] = asyncio.Queue(QUEUE_LIMIT)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -80,7 +84,7 @@ class Publisher:
 
     def put(self, kind: str, target: Any, event: Any) -> None:
         try:
-            self.queue.put_nowait((kind, target, event))
+            self.queue.put_nowait((kind, target, event, time.time()))
         except asyncio.QueueFull:
             # personal events are in the database and reach the user by replay
             log.error("publisher queue full: dropped live %s", event.name)
@@ -99,36 +103,45 @@ class Publisher:
                 for _ in batch:
                     self.queue.task_done()
 
-    async def _send(self, batch: list[tuple[str, Any, Any]]) -> None:
+    async def _send(self, batch: list[tuple[str, Any, Any, float]]) -> None:
         """In order; runs of Redis messages (personal, membership) go in one pipeline."""
-        pending: list[tuple[str, str]] = []
-        for kind, target, event in batch:
+        pending: list[tuple[str, str, str | None]] = []  # channel, message, personal event
+        for kind, target, event, published_at in batch:
             if kind == "rooms":
                 await self._flush(pending)
                 room = target[0] if len(target) == 1 else list(target)
+                # the manager puts it in the Redis envelope, next to (not in) the payload
+                token = PUBLISHED_AT.set(published_at)
                 try:
                     await self.emitter.emit(event.name, event.payload(), room=room,
-                                            namespace="/")
+                                            namespace="/")  # counted by the manager
                 except Exception:
                     log.exception("could not publish %s", event.name)  # best effort
+                finally:
+                    PUBLISHED_AT.reset(token)
             elif kind == "membership":
-                pending.append((self.control, json.dumps({"user": target, **event})))
+                pending.append((self.control, json.dumps({"user": target, **event}), None))
             else:
                 pending.append((self.channel, json.dumps(
-                    {"user": target, "name": event.name, "payload": event.payload()})))
+                    {"user": target, "name": event.name, "payload": event.payload(),
+                     "published_at": published_at}), event.name))
         await self._flush(pending)
 
-    async def _flush(self, pending: list[tuple[str, str]]) -> None:
+    async def _flush(self, pending: list[tuple[str, str, str | None]]) -> None:
         if not pending:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for channel, message in pending:
+                for channel, message, _name in pending:
                     pipe.publish(channel, message)
                 await pipe.execute()
         except Exception:
             # lost live: personal events are in the database and reach users by replay
             log.exception("could not publish %d personal/membership messages", len(pending))
+        else:
+            for _channel, _message, name in pending:
+                if name is not None:
+                    metrics.event_published(name, "personal")
         pending.clear()
 
 

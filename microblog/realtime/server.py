@@ -16,8 +16,10 @@ import socketio
 from quart import Quart
 from quart_auth import QuartAuth
 
+from microblog import metrics
 from microblog.i18n import locale_context
 from microblog.models import User
+from microblog.realtime.manager import RedisManager
 from microblog.realtime.personal import PersonalHub
 from microblog.realtime.presence import PresenceTracker
 from microblog.realtime.rooms import author_room, stream_room, user_room
@@ -33,7 +35,7 @@ MAX_STREAMS = 20
 def create_server(settings: Settings) -> socketio.AsyncServer:
     manager = None
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(
+        manager = RedisManager(  # AsyncRedisManager, counting what it delivers here
             settings.redis_url, channel=f"{settings.redis_namespace}:socketio")
     return socketio.AsyncServer(
         async_mode="asgi",
@@ -85,10 +87,15 @@ def error(message: str) -> dict[str, Any]:
 
 def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
                       presence: PresenceTracker) -> None:
+    # read at scrape time: exact whichever way a socket goes away
+    metrics.SOCKETS_CONNECTED.set_function(lambda: len(hub.cursors))
+
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         user = await authenticate(app, environ, auth)
         if user is None:
+            # logged under the connection's request id (microblog.logs), never the credential
+            log.info("socket refused: no valid session cookie or API token")
             raise socketio.exceptions.ConnectionRefusedError("authentication required")
         followed = await social.followed_ids(user)
         await sio.enter_room(sid, user_room(user.id))
@@ -97,6 +104,7 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
             await sio.enter_room(sid, room)
         hub.attach(sid, user.id, requested_cursor(auth, user.last_event_id), rooms)
         hub.cursors[sid].locale = user.locale
+        metrics.SOCKET_CONNECTIONS.inc()
         await presence.connected(user.id)
 
     @sio.event
@@ -184,4 +192,6 @@ def register_handlers(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
 
 
 def wrap(app: Quart, sio: socketio.AsyncServer) -> socketio.ASGIApp:
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    # HTTP metrics cover the Quart app; Socket.IO traffic has its own (socketio_*, events_*)
+    return socketio.ASGIApp(sio, other_asgi_app=metrics.HttpMetrics(app),
+                            socketio_path="socket.io")

@@ -1,14 +1,15 @@
-"""Operations: liveness, readiness, and the local identicon fallback for avatars."""
+"""Operations: liveness, readiness, metrics, and the local identicon fallback for avatars."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 
-from quart import Blueprint, Response, abort
+from quart import Blueprint, Response, abort, current_app, request
 from quart.typing import ResponseReturnValue
 from tortoise import connections
 
+from microblog import lifecycle, metrics
 from microblog.infra import resources
 
 bp = Blueprint("ops", __name__)
@@ -21,6 +22,9 @@ async def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 async def readyz() -> ResponseReturnValue:
+    if lifecycle.draining():  # SIGTERM: the load balancer should send nothing more here
+        return {"status": "unavailable", "failing": {"instance": "shutting down"},
+                "message": "not ready: shutting down"}, 503
     failing: dict[str, str] = {}
     try:
         await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), 2)
@@ -36,6 +40,20 @@ async def readyz() -> ResponseReturnValue:
         return {"status": "unavailable", "failing": failing,
                 "message": "not ready: " + ", ".join(sorted(failing))}, 503
     return {"status": "ready"}
+
+
+@bp.route("/metrics")
+async def prometheus_metrics() -> ResponseReturnValue:
+    """Prometheus exposition of this instance, to METRICS_ALLOWED peers only. The peer is the
+    TCP client (never a header such as X-Forwarded-For or Quart's Remote-Addr): behind a
+    reverse proxy, that is the proxy."""
+    client = request.scope.get("client")
+    allowed = current_app.extensions["settings"].metrics_allowed
+    if not metrics.address_allowed(client[0] if client else None, allowed):
+        return Response("forbidden\n", status=403, mimetype="text/plain")
+    await metrics.refresh_queue_gauges(resources.queue)
+    return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE,
+                    headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/avatar/<digest>.svg")
