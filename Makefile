@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 VENDOR := static/vendor
 
-.PHONY: install run test lint bench seed translations clean
+.PHONY: install run cluster test lint bench seed translations clean
 
 install: $(STAMP) $(VENDOR)/.stamp translations
 
@@ -30,6 +30,16 @@ translations: $(STAMP)
 run: install
 	$(BIN)/microblog dev
 
+# the docker-compose topology without Docker: instances and a worker behind Debian's nginx;
+# CLUSTER_ARGS="--port 8080 --instances 2"
+cluster: install
+	scripts/ensure-nginx.sh
+	$(BIN)/microblog cluster $(CLUSTER_ARGS)
+
+# docker-compose's nginx.conf is rendered from the template `microblog cluster` also uses
+deploy/nginx.conf: deploy/nginx.conf.j2 microblog/cluster.py
+	$(BIN)/python -c 'from microblog.cluster import compose_nginx_conf; print(compose_nginx_conf(), end="")' > $@
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -37,8 +47,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy microblog
 
+# every benchmark in bench/, JSON and a table in bench/results/; BENCH_ARGS="--quick --only jobs"
 bench: install
-	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

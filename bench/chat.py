@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
+    add_json_option,
     bench_environment,
     bench_main,
     insert_users,
@@ -41,7 +42,11 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     percentile,
     raise_nofile_limit,
     serve,
+    target,
+    write_result,
 )
+
+TARGET_P99_MS = 50.0  # issue 4: 500 pairs, p99 < 50 ms, zero loss, zero duplicates
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--client-procs", type=int, default=4)
+    add_json_option(parser)
     args = parser.parse_args()
     raise_nofile_limit(65536)
 
@@ -230,6 +236,20 @@ def main() -> int:
     print(f"  send -> ack       {summarise(ack)}")
     print("  (python-socketio clients on the same 2-core machine as the servers, PostgreSQL "
           "and Redis)")
+    duplicates = sum(r.duplicates for r in results)
+    p99 = percentile(sorted(latency), 99)
+    write_result(args.json, "chat", args, {
+        "connected": connected, "clients": len(members), "sent": sum(r.sent for r in results),
+        "acked": len(acked), "received": len(received), "lost": lost, "duplicates": duplicates,
+        "send_errors": errors,
+        **{f"receive_p{q}_ms": percentile(sorted(latency), q) for q in (50, 99)},
+        **{f"ack_p{q}_ms": percentile(sorted(ack), q) for q in (50, 99)},
+    }, [target(f"send -> receive p99 ({args.pairs} pairs)", f"< {TARGET_P99_MS:g} ms", p99,
+               p99 < TARGET_P99_MS, "ms"),
+        target("lost / duplicates", "0 / 0", f"{lost} / {duplicates}",
+               lost == 0 and duplicates == 0)],
+        f"{args.pairs} pairs: receive p50 {percentile(sorted(latency), 50):.0f} ms "
+        f"p99 {p99:.0f} ms, lost {lost}")
     return 0 if lost == 0 else 1
 
 

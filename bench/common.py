@@ -8,8 +8,12 @@ process it started, also after an error or Ctrl-C.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import math
 import os
+import platform
 import re
 import secrets
 import shutil
@@ -22,9 +26,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import asyncpg
 import httpx
@@ -635,6 +641,8 @@ def bench_environment(stack: ExitStack, prefix: str, embedded: bool = False,
     stack.callback(clear_redis_namespace, svc.redis_url, namespace)
     database_url = stack.enter_context(fresh_database(svc.admin_url, database_prefix))
     env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
+    # read while the services run: an embedded pair is gone when the result is written
+    _RUN_CONTEXT.update(services=svc.description, **server_versions(svc))
     log("applying migrations…")
     microblog_cli(["db", "upgrade"], env, timeout=120)
     return BenchEnv(svc, database_url, env, tmp)
@@ -651,3 +659,128 @@ def bench_main(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; cleaned up", file=sys.stderr)
         return 130
+
+
+# --- machine-readable results (`--json PATH`, collected by bench/run_all.py) -----------------
+#
+# Every benchmark keeps its human output and, with --json, also writes one JSON document:
+#   {"benchmark", "headline", "started_at", "duration_s", "machine",
+#    "parameters", "figures", "targets": [{"name", "target", "measured", "unit", "met"}]}
+# The run starts when this module is imported (the benchmark's own process start).
+
+_STARTED_AT = datetime.now(UTC)
+_STARTED = time.monotonic()
+_LOAD_AT_START = os.getloadavg()
+# filled by bench_environment while the services are up (versions, which services)
+_RUN_CONTEXT: dict[str, Any] = {}
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the figures and targets as JSON to PATH")
+
+
+def server_versions(svc: Services) -> dict[str, str | None]:
+    """PostgreSQL and Redis server versions (None when a server cannot be asked)."""
+    import redis
+
+    async def pg() -> str:
+        conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(svc.admin_url)), 15)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    versions: dict[str, str | None] = {"postgresql": None, "redis": None}
+    try:
+        versions["postgresql"] = asyncio.run(pg())
+    except Exception as exc:  # the version is a label, never a reason to stop
+        log(f"could not read the PostgreSQL version: {exc!r}")
+    try:
+        client = redis.Redis.from_url(svc.redis_url, socket_timeout=5)
+        try:
+            info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
+            versions["redis"] = str(info.get("redis_version"))
+        finally:
+            client.close()
+    except Exception as exc:
+        log(f"could not read the Redis version: {exc!r}")
+    return versions
+
+
+def _first_value(path: str, key: str) -> str | None:
+    try:
+        with open(path) as f:
+            for line in f:
+                name, sep, value = line.partition(":" if ":" in line else "=")
+                if sep and name.strip() == key:
+                    return value.strip().strip('"')
+    except OSError:
+        pass
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures depend on, without the host name: CPU, memory, OS, versions, load."""
+    mem_kb = _first_value("/proc/meminfo", "MemTotal")
+    try:
+        cpus = len(os.sched_getaffinity(0))  # what `nproc` prints
+    except AttributeError:
+        cpus = os.cpu_count() or 0
+    return {
+        "cpu_model": _first_value("/proc/cpuinfo", "model name") or platform.processor() or None,
+        "cpus": cpus,
+        "memory_gib": round(int(mem_kb.split()[0]) / 1024 / 1024, 1) if mem_kb else None,
+        "os": _first_value("/etc/os-release", "PRETTY_NAME") or platform.system(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": _RUN_CONTEXT.get("postgresql"),
+        "redis": _RUN_CONTEXT.get("redis"),
+        "services": _RUN_CONTEXT.get("services", []),
+        "load_average_start": [round(v, 2) for v in _LOAD_AT_START],
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+    }
+
+
+def target(name: str, goal: str, measured: Any, met: bool, unit: str = "") -> dict[str, Any]:
+    """One target: `goal` as text with its unit (e.g. "< 150 ms"), the measured value (a
+    number in `unit` where there is one), and whether it held."""
+    return {"name": name, "target": goal, "measured": measured, "unit": unit, "met": bool(met)}
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON: NaN and infinities become null (json.dumps would write invalid NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_result(path: Path | None, benchmark: str, parameters: argparse.Namespace | dict,
+                 figures: dict[str, Any], targets: list[dict[str, Any]],
+                 headline: str = "") -> None:
+    """Write a benchmark's JSON result to `path` (nothing when None). `headline` is the
+    one-line summary bench/run_all.py puts in its table."""
+    if path is None:
+        return
+    params = vars(parameters) if isinstance(parameters, argparse.Namespace) else parameters
+    document = {
+        "benchmark": benchmark,
+        "headline": headline,
+        "started_at": _STARTED_AT.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - _STARTED, 1),
+        "machine": machine_info(),
+        "parameters": {k: v for k, v in params.items() if k != "json"},
+        "figures": figures,
+        "targets": targets,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
+    tmp.replace(path)  # a reader never sees half a file
+    log(f"wrote {path}")

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
     Server,
+    add_json_option,
     bench_environment,
     bench_main,
     cpu_seconds,
@@ -53,7 +54,9 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     serve,
     start_py_spy,
     summarise_collapsed,
+    target,
     terminate,
+    write_result,
 )
 from bench.swarm import ClientSpec, Swarm, WorkerReady  # noqa: E402
 
@@ -98,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "here (the connect figures are then somewhat slower)")
     parser.add_argument("--embedded", action="store_true",
                         help="always start embedded PostgreSQL and Redis")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.connections < 2 or not 0 <= args.warmup < args.connections:
         parser.error("need --connections >= 2 and 0 <= --warmup < --connections")
@@ -247,6 +251,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n  target < {TARGET_KB_PER_CONNECTION:.0f} KB per connection at "
               f"{args.connections} connections: {'MET' if ok else 'NOT MET'} "
               f"({per_conn:.1f} KiB)")
+        still = alive + warm_alive
+        write_result(args.json, "connections", args, {
+            "connections": args.connections, "users": len(users),
+            "rss_ready_kib": rss_ready, "rss_warm_kib": rss_warm, "rss_end_kib": rss_end,
+            "rss_peak_kib": peak, "kib_per_connection": per_conn,
+            "kib_per_connection_naive": naive, "open_files": [fds_ready, fds_end],
+            "connect_seconds": seconds, "connections_per_s": measured / seconds,
+            "connect_p50_ms": percentile(connect_ms, 50),
+            "connect_p99_ms": percentile(connect_ms, 99),
+            "server_cpu_ms_per_connection": 1000 * cpu_connect / measured,
+            "still_connected": still, "disconnects": disconnects,
+        }, [target(f"memory per connection at {args.connections:,}",
+                   f"< {TARGET_KB_PER_CONNECTION:g} KiB", per_conn,
+                   per_conn < TARGET_KB_PER_CONNECTION, "KiB"),
+            target("connections still up after the hold", f"{args.connections:,}", still,
+                   still == args.connections)],
+            f"{args.connections:,} connections, {per_conn:.1f} KiB each, "
+            f"{1000 * cpu_connect / measured:.1f} ms server CPU each")
         if profile_report:
             print("  (py-spy was sampling the server while it accepted the connections)")
             print(profile_report)

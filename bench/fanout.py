@@ -46,6 +46,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     CLK_TCK,
     BenchError,
     Server,
+    add_json_option,
     bench_environment,
     bench_main,
     cpu_delta_by_name,
@@ -61,7 +62,9 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     serve,
     start_py_spy,
     summarise_collapsed,
+    target,
     terminate,
+    write_result,
 )
 from bench.swarm import ClientSpec, Receipts, Swarm  # noqa: E402
 
@@ -96,6 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="add a phase that repeats (b) under py-spy and summarise it; "
                              "collapsed stacks (speedscope.app opens them) are written here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.followers < 1 or not 1 <= args.connected <= args.followers:
         parser.error("need --followers >= 1 and 1 <= --connected <= --followers")
@@ -392,6 +396,42 @@ def print_phase(result: PhaseResult, instances: int, target: float | None) -> No
               f"duplicates {result.duplicates})")
 
 
+def phase_figures(result: PhaseResult) -> dict[str, object]:
+    lat, wall = result.latencies_ms, result.cpu.get("_wall", 0.0) or float("nan")
+    return {
+        "posts": result.posts, "seconds": round(result.seconds, 2),
+        "expected": result.expected, "delivered": result.delivered, "lost": result.lost,
+        "duplicates": result.duplicates, "client_disconnects": result.disconnects,
+        **{f"p{q}_ms": percentile(lat, q) for q in (50, 90, 99)},
+        "max_ms": lat[-1] if lat else None,
+        "p99_by_instance_ms": {chr(65 + n): percentile(v, 99)
+                               for n, v in sorted(result.by_instance.items())},
+        "last_client_p99_ms": percentile(result.completion_ms, 99),
+        "post_response_p99_ms": percentile(result.response_ms, 99),
+        "cpu_seconds": {k: round(v, 2) for k, v in result.cpu.items() if not k.startswith("_")},
+        "machine_busy_pct": result.cpu.get("_machine_busy_pct"),
+        "foreign_cpus": result.cpu.get("rest of machine", 0.0) / wall,
+    }
+
+
+def write_json(args: argparse.Namespace, connected: int, connect_s: float,
+               phases: list[tuple[PhaseResult, float]]) -> None:
+    targets = []
+    for result, goal in phases:
+        label = result.name.split(" ", 1)[0]
+        p99 = percentile(result.latencies_ms, 99)
+        targets.append(target(f"{result.name} p99", f"< {goal:g} ms", p99, p99 < goal, "ms"))
+        targets.append(target(f"{label} lost / duplicates", "0 / 0",
+                              f"{result.lost} / {result.duplicates}",
+                              result.lost == 0 and result.duplicates == 0))
+    headline = "; ".join(f"{r.name}: p50 {percentile(r.latencies_ms, 50):.0f} ms "
+                         f"p99 {percentile(r.latencies_ms, 99):.0f} ms" for r, _ in phases)
+    write_result(args.json, "fanout", args, {
+        "connected": connected, "connect_s": round(connect_s, 1),
+        "phases": {r.name: phase_figures(r) for r, _ in phases}}, targets,
+        f"{connected:,} clients ({args.client}); {headline}")
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -480,6 +520,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"      {note}")
         print_phase(one, args.instances, TARGET_ONE_P99_MS)
         print_phase(sustained, args.instances, TARGET_SUSTAINED_P99_MS)
+        write_json(args, connected, connect_s, [(one, TARGET_ONE_P99_MS),
+                                                (sustained, TARGET_SUSTAINED_P99_MS)])
         if profiled is not None:
             print_phase(profiled, args.instances, None)
             print("  (py-spy was sampling every instance: these latencies are inflated)")

@@ -67,6 +67,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     ROOT,
     VENV_BIN,
     BenchError,
+    add_json_option,
     asyncpg_dsn,
     bench_environment,
     bench_main,
@@ -81,7 +82,9 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     rss_kb,
     start_py_spy,
     summarise_collapsed,
+    target,
     terminate,
+    write_result,
 )
 
 WARMUP_POSTS = 100
@@ -700,7 +703,51 @@ def report(args: argparse.Namespace, results: Results, notes: list[str]) -> bool
     print("\ntargets")
     for text, ok, value in checks:
         print(f"  {'met   ' if ok else 'MISSED'} {text}: {value}")
+    write_json(args, results, checks)
     return all(ok for _, ok, _ in checks)
+
+
+def write_json(args: argparse.Namespace, results: Results,
+               checks: list[tuple[str, bool, str]]) -> None:
+    m = results.emails
+    large = max(results.exports, key=lambda e: e.posts)
+    small = min(results.exports, key=lambda e: e.posts)
+    paced = results.pings[1]
+    # the same checks as the printed ones, with numbers and units for the table
+    (_, export_ok, _), (_, flat_ok, _), (_, emails_ok, _), (_, ping_ok, _) = checks
+    targets = [
+        target(f"export of {large.posts:,} posts", f"< {EXPORT_TARGET_S:g} s", large.wall_s,
+               export_ok, "s"),
+        target(f"export memory growth, {small.posts:,} / {large.posts:,} posts",
+               "flat (within 2x or +5 MiB)",
+               f"+{small.peak_delta_kb / 1024:.1f} / +{large.peak_delta_kb / 1024:.1f} MiB",
+               flat_ok),
+        target("follow emails delivered exactly once", f"{args.emails:,}",
+               f"{m.count:,}, {m.duplicates} duplicates", emails_ok),
+        target("paced enqueue -> start p99", f"< {PING_TARGET_P99_MS:g} ms",
+               percentile(paced.latencies_ms, 99), ping_ok, "ms"),
+    ]
+    write_result(args.json, "jobs", args, {
+        "exports": [{"posts": e.posts, "wall_s": e.wall_s, "queue_wait_ms": e.queue_wait_ms,
+                     "run_s": e.run_s, "email_s": e.email_s, "rss_before_kib": e.rss_before_kb,
+                     "peak_delta_kib": e.peak_delta_kb,
+                     "peak_delta_email_kib": e.peak_delta_email_kb,
+                     "hwm_delta_kib": e.hwm_delta_kb, "file_bytes": e.files,
+                     "email_bytes": e.email_bytes} for e in results.exports],
+        "emails": {"count": m.count, "duplicates": m.duplicates,
+                   "per_s": m.count / m.total_s if m.total_s else None,
+                   "p50_ms": percentile(m.latencies_ms, 50),
+                   "p99_ms": percentile(m.latencies_ms, 99),
+                   "single_p50_ms": percentile(m.single_ms, 50),
+                   "single_p99_ms": percentile(m.single_ms, 99)},
+        "pings": {p.label: {"count": p.count, "p50_ms": percentile(p.latencies_ms, 50),
+                            "p99_ms": percentile(p.latencies_ms, 99),
+                            "max_ms": p.latencies_ms[-1] if p.latencies_ms else None,
+                            "drain_s": p.drain_s} for p in results.pings},
+    }, targets,
+        f"export {large.posts:,} posts {large.wall_s:.2f} s; "
+        f"{m.count / m.total_s if m.total_s else 0:.0f} emails/s; "
+        f"paced job start p99 {percentile(paced.latencies_ms, 99):.0f} ms")
 
 
 def main() -> int:
@@ -719,6 +766,7 @@ def main() -> int:
                         help="py-spy the worker during the large export and the emails")
     parser.add_argument("--embedded", action="store_true",
                         help="embedded PostgreSQL and Redis even if local ones answer")
+    add_json_option(parser)
     args = parser.parse_args()
     if min(args.posts, args.small_posts, args.emails, args.single_emails, args.pings,
            args.idle_pings) < 1:

@@ -38,6 +38,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
     Server,
     WrkResult,
+    add_json_option,
     asyncpg_dsn,
     bench_environment,
     bench_main,
@@ -46,10 +47,14 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     microblog_cli,
     run_wrk,
     serve,
+    target,
     terminate,
+    write_result,
 )
 
 PASSWORD = "password"  # noqa: S105 - `microblog seed` gives every user this password
+TARGET_HOME_RPS = 800.0  # issue 1: home timeline >= 800 requests/s with p99 < 100 ms
+TARGET_HOME_P99_MS = 100.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="sample the server with py-spy during each measured run and "
                              "write collapsed stacks (speedscope.app opens them) here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     args.pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     unknown = [p for p in args.pages if p not in PAGES]
@@ -276,6 +282,26 @@ def print_table(rows: list[Row], args: argparse.Namespace, username: str, timeli
               f"{r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {errors:>7}")
 
 
+def write_json(rows: list[Row], args: argparse.Namespace, username: str, timeline: int) -> None:
+    figures = {"user": username, "timeline_posts": timeline, "pages": {
+        row.page: {"path": row.path, "kib": round(row.size / 1024, 1),
+                   "requests": row.result.requests,
+                   "requests_per_s": row.result.requests_per_s, "p50_ms": row.result.p50_ms,
+                   "p99_ms": row.result.p99_ms, "errors": row.result.errors} for row in rows}}
+    errors = sum(row.result.errors for row in rows)
+    targets = [target("errors, all pages", "0", errors, not errors)]
+    home = next((row.result for row in rows if row.page == "home"), None)
+    if home is not None:
+        targets[:0] = [
+            target("home", f">= {TARGET_HOME_RPS:g} req/s", home.requests_per_s,
+                   home.requests_per_s >= TARGET_HOME_RPS, "req/s"),
+            target("home p99", f"< {TARGET_HOME_P99_MS:g} ms", home.p99_ms,
+                   home.p99_ms < TARGET_HOME_P99_MS, "ms")]
+    headline = "; ".join(f"{row.page} {row.result.requests_per_s:.0f} req/s "
+                         f"p99 {row.result.p99_ms:.0f} ms" for row in rows)
+    write_result(args.json, "pages", args, figures, targets, headline)
+
+
 def _nproc() -> int | None:
     try:
         return int(subprocess.run(["nproc"], capture_output=True, text=True,  # noqa: S607
@@ -311,6 +337,7 @@ def run(args: argparse.Namespace) -> int:
         if server.process.poll() is not None:
             raise BenchError(f"the server exited during the run:\n{server.log_tail()}")
         print_table(rows, args, username, timeline, svc.description)
+        write_json(rows, args, username, timeline)
     return 0
 
 

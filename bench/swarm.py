@@ -262,6 +262,9 @@ async def _worker(conn: Connection, base: int, specs: list[ClientSpec],
     loop = asyncio.get_running_loop()
     readable = asyncio.Event()
     loop.add_reader(conn.fileno(), readable.set)
+    # uvloop's add_reader makes the descriptor non-blocking: the receipts (megabytes) would
+    # then fail halfway with BlockingIOError while the main process reads another worker's
+    os.set_blocking(conn.fileno(), True)
     try:
         stopping = False
         while not stopping:
