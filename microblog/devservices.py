@@ -6,7 +6,9 @@ Only used when DATABASE_URL / REDIS_URL are not set; production never starts the
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -47,6 +49,7 @@ class EmbeddedPostgres:
             import pgserver
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(self.data_dir / ".handle_pids.json")
         self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
         query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"  # noqa: S608
         exists = self._server.psql(query)
@@ -63,6 +66,29 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _forget_dead_handles(path: Path) -> None:
+    """pgserver stops the server when its last user exits, counting users in this file; a
+    user that was killed never removes itself, and the server would then outlive every later
+    run. Drop the pids of processes that are gone."""
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
