@@ -230,6 +230,15 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(5)
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A private redis-server that a test may stop and start (Redis outages)."""
+    redis = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
 @pytest.fixture(scope="session")
 def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     proc = start_worker(settings)

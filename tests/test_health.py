@@ -3,18 +3,8 @@
 import asyncio
 
 import httpx
-import pytest
 
-from microblog.devservices import EmbeddedRedis, free_port
 from tests.conftest import start_server
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    redis = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def wait_status(http: httpx.AsyncClient, path: str, status: int,

@@ -1,19 +1,9 @@
 """A Redis restart loses no personal event: instances resubscribe by themselves and repair
 what was published while Redis was down from the database."""
 
-import pytest
 
-from microblog.devservices import EmbeddedRedis, free_port
 from tests.conftest import start_server
 from tests.realtime import Api, Recorder
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    redis = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def test_redis_restart_loses_no_personal_event(settings, own_redis, db, worker):
