@@ -10,20 +10,62 @@ local emit, the sockets reached and the time since publish.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import ContextVar
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet
 
 from microblog import metrics
+
+log = logging.getLogger(__name__)
 
 # Set by the Publisher around its emit: when the service called publish(), so the latency
 # includes the wait in the publisher's outbox, not only Redis.
 PUBLISHED_AT: ContextVar[float | None] = ContextVar("published_at", default=None)
 
 
-class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class _DirectLocalEmit(socketio.AsyncManager):  # type: ignore[misc]
+    """The local part of every emit, without a task per recipient.
+
+    python-socketio's AsyncManager.emit encodes the packet once but then creates one asyncio
+    task per recipient socket to put it on that socket's queue — a put that never waits
+    (engine.io's queues are unbounded). With thousands of followers that is thousands of
+    tasks per post, created, scheduled and collected. Here the same packets are put directly,
+    in one pass. Placed after AsyncPubSubManager in the MRO, so the Redis manager's
+    `_handle_emit` (remote and own messages) and `ignore_queue` emits end up here."""
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        if callback is not None:  # each recipient needs its own ack id: the stock path
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, to=to, **kwargs)
+            return
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        packets = [eio_packet.Packet(eio_packet.MESSAGE, p)
+                   for p in (encoded if isinstance(encoded, list) else [encoded])]
+        # get_participants iterates over a copy: a socket closing meanwhile changes nothing
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            try:
+                for p in packets:
+                    await self.server._send_eio_packet(eio_sid, p)
+            except Exception:  # one gone socket must not cost the others their event
+                log.debug("could not send %s to %s", event, sid, exc_info=True)
+
+
+class RedisManager(socketio.AsyncRedisManager, _DirectLocalEmit):  # type: ignore[misc]
     async def _publish(self, data: Any) -> Any:
         if not (isinstance(data, dict) and data.get("method") == "emit"):
             return await super()._publish(data)
