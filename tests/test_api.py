@@ -1,6 +1,7 @@
 """Every API endpoint and its errors (DESIGN.md's HTTP API)."""
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -69,6 +70,14 @@ async def test_tokens_issue_use_and_revoke(client):
     assert (await ApiToken.first()).token_hash != headers["Authorization"][7:]  # stored hashed
     response = await client.delete("/api/tokens", headers=headers)
     assert response.status_code == 204
+    response = await client.get(f"/api/users/{alice.id}", headers=headers)
+    assert response.status_code == 401
+
+
+async def test_an_expired_token_is_refused(client):
+    alice = await make_user("alice")
+    headers = await token_for(client)
+    await ApiToken.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     response = await client.get(f"/api/users/{alice.id}", headers=headers)
     assert response.status_code == 401
 

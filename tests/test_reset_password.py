@@ -10,6 +10,10 @@ GENERIC = "If that address belongs to an account, we have emailed it"
 
 async def test_reset_email_arrives_and_its_link_works_exactly_once(client, worker, mailbox):
     await make_user("alice", "old password 1", email="alice@example.com")
+    # a browser signed in before the reset: the new password ends its session
+    elsewhere = client.app.test_client()
+    await login(elsewhere, "alice", "old password 1")
+    assert (await elsewhere.get("/edit_profile")).status_code == 200
     response = await submit(client, "/auth/reset", {"email": "Alice@Example.com"})
     assert response.status_code == 302
     _s, html = await page(client, response.location)
@@ -26,6 +30,9 @@ async def test_reset_email_arrives_and_its_link_works_exactly_once(client, worke
                                            "password2": "new password 2"})
     assert response.status_code == 302 and response.location.endswith("/auth/login")
     await login(client, "alice", "new password 2")
+
+    response = await elsewhere.get("/edit_profile")
+    assert response.status_code == 302 and "/auth/login" in response.location
 
     # the link is single-use
     other = client.app.test_client()
