@@ -1,6 +1,7 @@
 """Private messages over real sockets on two instances, the API and the pages."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -233,3 +234,19 @@ async def test_pages_inbox_conversation_and_plain_form_post(client):
     assert await Message.all().count() == 2
     status, _html = await page(client, "/messages/nobody")
     assert status == 404
+
+
+async def test_the_rate_limit_counts_a_burst_across_a_window_boundary(db):
+    """25 sends just before a 10-second boundary and 25 just after are 50 in 0.2 s: two
+    fixed windows would each see at most 25 and allow all; the sliding estimate refuses."""
+    user = await make_user("ann")
+    boundary = (int(time.time()) // message_service.RATE_WINDOW + 1) * message_service.RATE_WINDOW
+    refused = 0
+    for i in range(50):
+        # the first 25 0.1 s before the boundary, the rest 0.1 s after it
+        now = boundary - 0.1 if i < 25 else boundary + 0.1
+        try:
+            await message_service.rate_limit(user.id, now=now)
+        except message_service.RateLimited:
+            refused += 1
+    assert refused >= 50 - message_service.RATE_LIMIT

@@ -103,16 +103,23 @@ async def check_not_blocked(sender_id: int, recipient_id: int) -> None:
         raise Forbidden(_("You blocked this user. Unblock them to send a message."))
 
 
-async def rate_limit(user_id: int) -> None:
+async def rate_limit(user_id: int, now: float | None = None) -> None:
+    """At most RATE_LIMIT sends in any RATE_WINDOW seconds (approximately): a sliding window
+    estimated from two fixed ones, so a burst across a window boundary counts in full."""
     if resources.redis is None:
         return
-    window = int(time.time() // RATE_WINDOW)
-    key = resources.key("rate", "messages", user_id, window)
+    window, into = divmod(time.time() if now is None else now, RATE_WINDOW)
+    current = resources.key("rate", "messages", user_id, int(window))
+    previous = resources.key("rate", "messages", user_id, int(window) - 1)
     async with resources.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, RATE_WINDOW * 2)
-        count, _ok = await pipe.execute()
-    if int(count) > RATE_LIMIT:
+        pipe.incr(current)
+        pipe.expire(current, RATE_WINDOW * 2)
+        pipe.get(previous)
+        count, _ok, before = await pipe.execute()
+    # the previous window's sends, weighted by how much of it is still inside the last
+    # RATE_WINDOW seconds
+    estimate = int(count) + int(before or 0) * (1 - into / RATE_WINDOW)
+    if estimate > RATE_LIMIT:
         raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
 
 
