@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/pages.py`
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
-    VENV_BIN,
     BenchError,
     Server,
     WrkResult,
@@ -45,8 +42,11 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     log,
     login,
     microblog_cli,
+    py_spy_executable,
     run_wrk,
     serve,
+    start_py_spy,
+    summarise_collapsed,
     target,
     terminate,
     write_result,
@@ -131,25 +131,6 @@ def check_page(server: Server, path: str, cookie: str, marker: str) -> int:
 # --- py-spy ----------------------------------------------------------------------------------
 
 
-def py_spy() -> str | None:
-    candidate = VENV_BIN / "py-spy"
-    return str(candidate) if candidate.exists() else shutil.which("py-spy")
-
-
-def start_profiler(executable: str, pid: int, seconds: int,
-                   out: Path) -> subprocess.Popen[bytes]:
-    # Blocking sampling (the default) at a modest rate: --nonblocking costs less but tears
-    # about a third of the stacks, which misattributes time. --threads labels each stack with
-    # its thread, so the event loop thread can be told from the (mostly idle) thread pool.
-    # raw = collapsed stacks: easy to summarise here, and speedscope.app opens them.
-    return subprocess.Popen(  # noqa: S603 - fixed arguments
-        [executable, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
-         "--threads", "--format", "raw", "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
-
 # Where a sample's time goes, by the first rule whose substrings are all on its stack.
 PHASES: list[tuple[str, tuple[str, ...]]] = [
     ("view: template rendering (Jinja, filters, url_for, forms)", ("render_template",)),
@@ -163,57 +144,8 @@ PHASES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _area(filename: str) -> str:
-    """A coarse owner for a source file: the top-level package, or the app's own module."""
-    path = filename.replace("\\", "/")
-    if "site-packages/" in path:
-        path = path.split("site-packages/", 1)[1]
-    if path.endswith(".html"):
-        return "compiled Jinja templates"
-    if path.startswith("microblog/"):
-        return path.removesuffix(".py")
-    return path.split("/", 1)[0].removesuffix(".py") or "?"
-
-
-def summarise_profile(path: Path, top: int = 12) -> str:
-    """Phases of a request, inclusive share per package and the hottest functions, for the
-    event loop thread (the one that serves requests)."""
-    stacks: list[tuple[list[str], int]] = []
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if stack and count_text.isdigit():
-            stacks.append((stack.split(";"), int(count_text)))
-    main = [(f, n) for f, n in stacks if f and f[0].startswith("thread") and "MainThread" in f[0]]
-    stacks = main or stacks
-    total = sum(n for _, n in stacks)
-    if not total:
-        return "  (no samples)"
-    phases: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    leaf_func: Counter[str] = Counter()
-    for frames, count in stacks:
-        joined = ";".join(frames)
-        label = next((name for name, needles in PHASES
-                      if all(needle in joined for needle in needles)), "event loop, other")
-        phases[label] += count
-        parsed = [m for m in (_FRAME.match(f) for f in frames) if m]
-        for area in {_area(m.group("file")) for m in parsed}:
-            inclusive[area] += count
-        if parsed:
-            leaf = parsed[-1]
-            leaf_func[f"{leaf.group('func')} ({leaf.group('file')})"] += count
-    # packages on (nearly) every stack are the process's entry point, not a hotspot
-    inclusive = Counter({a: n for a, n in inclusive.items() if n < 0.95 * total})
-    lines = [f"  {total} samples of the event loop thread; where they fall:"]
-    lines += [f"    {n / total:6.1%}  {label}" for label, n in phases.most_common()]
-    lines.append("  inclusive share by package (a sample counts once per package on its stack):")
-    lines += [f"    {n / total:6.1%}  {area}" for area, n in inclusive.most_common(top)]
-    lines.append("  hottest functions (self time):")
-    lines += [f"    {n / total:6.1%}  {func}" for func, n in leaf_func.most_common(top)]
-    return "\n".join(lines)
-
-
-# --- the run ---------------------------------------------------------------------------------
+def summarise_profile(path: Path) -> str:
+    return summarise_collapsed(path, PHASES)
 
 
 @dataclass(frozen=True)
@@ -233,11 +165,11 @@ def measure(server: Server, spec: PageSpec, username: str, cookie: str,
         run_wrk(url, cookie, args.warmup, args.connections, args.threads)
     profiler: subprocess.Popen[bytes] | None = None
     profile_out: Path | None = None
-    executable = py_spy() if args.profile_dir else None
+    executable = py_spy_executable() if args.profile_dir else None
     if args.profile_dir and executable:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         profile_out = args.profile_dir / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        profiler = start_profiler(executable, server.process.pid, args.duration, profile_out)
+        profiler = start_py_spy(executable, server.process.pid, args.duration, profile_out)
         stack.callback(terminate, profiler)
     log(f"{spec.name}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s {path}")
     result, _ = run_wrk(url, cookie, args.duration, args.connections, args.threads)
@@ -315,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
         print("bench/pages.py needs wrk (https://github.com/wg/wrk); install it, e.g. "
               "`apt-get install wrk` or `brew install wrk`", file=sys.stderr)
         return 2
-    if args.profile_dir and py_spy() is None:
+    if args.profile_dir and py_spy_executable() is None:
         print("--profile-dir needs py-spy: `.venv/bin/pip install py-spy`", file=sys.stderr)
         return 2
     with ExitStack() as stack:
