@@ -57,12 +57,14 @@ EXCERPT_MAX = 200
 DIGEST_BATCH = 500
 
 
-async def _already_sent(key: str) -> bool:
+# An email job checks its marker before sending and writes it after: a job run twice (a
+# retry, a sweep after a killed worker) sends once, barring a crash between the two.
+async def already_sent(key: str) -> bool:
     redis = resources.redis
     return redis is not None and bool(await redis.exists(key))
 
 
-async def _mark_sent(key: str, ttl: int) -> None:
+async def mark_sent(key: str, ttl: int) -> None:
     if resources.redis is not None:
         await resources.redis.set(key, "1", nx=True, ex=ttl)
 
@@ -95,7 +97,7 @@ async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_i
     if not user.email_on_follow:
         return "skipped: follow emails are off"
     marker = resources.key("email", "follow", follower_id, followed_id)
-    if await _already_sent(marker):
+    if await already_sent(marker):
         return "skipped: already sent"
     public_url = resources.settings.public_url
     with locale_context(user.locale):
@@ -105,7 +107,7 @@ async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_i
             template="email/follow", follower=follower,
             url=f"{public_url}/user/{quote(follower.username)}")
     await send_email(resources.settings, message)
-    await _mark_sent(marker, FOLLOW_EMAIL_QUIET)
+    await mark_sent(marker, FOLLOW_EMAIL_QUIET)
     log.info("follow email for user %s (follower %s) sent", user.id, follower.id)
     return "sent"
 
@@ -121,7 +123,7 @@ async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
     if not user.email_on_comment:
         return "skipped: comment emails are off"
     marker = resources.key("email", "comment", comment_id)
-    if await _already_sent(marker):
+    if await already_sent(marker):
         return "skipped: already sent"
     with locale_context(user.locale):
         message = _notification_email(
@@ -131,7 +133,7 @@ async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
             post_excerpt=_excerpt(post.body),
             url=f"{resources.settings.public_url}/post/{post.id}")
     await send_email(resources.settings, message)
-    await _mark_sent(marker, SENT_MARKER_TTL)
+    await mark_sent(marker, SENT_MARKER_TTL)
     log.info("comment email for user %s (comment %s) sent", user.id, comment_id)
     return "sent"
 
@@ -204,7 +206,7 @@ async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
         return "skipped: not due yet"
     last_id = max(int(row["last_id"]) for row in rows)
     marker = resources.key("email", "digest", user.id, last_id)
-    if not await _already_sent(marker):
+    if not await already_sent(marker):
         public_url = resources.settings.public_url
         senders = [{"username": row["username"], "count": int(row["n"]),
                     "url": f"{public_url}/messages/{quote(row['username'])}"} for row in rows]
@@ -217,7 +219,7 @@ async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
                 template="email/message_digest", senders=senders, total=total,
                 url=f"{public_url}/messages")
         await send_email(resources.settings, message)
-        await _mark_sent(marker, SENT_MARKER_TTL)
+        await mark_sent(marker, SENT_MARKER_TTL)
         log.info("message digest for user %s sent (up to message %s)", user.id, last_id)
         result = "sent"
     else:

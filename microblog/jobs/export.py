@@ -23,6 +23,7 @@ from tortoise import connections
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context
 from microblog.infra import resources
+from microblog.jobs.email import SENT_MARKER_TTL, already_sent, mark_sent
 from microblog.mail import render_email, send_email
 from microblog.models import Task
 from microblog.services import tasks
@@ -108,9 +109,8 @@ async def send_export_email(ctx: dict[str, Any], *, task_id: str) -> str:
     task = await Task.get_or_none(id=task_id).select_related("user")
     if task is None or task.status != "complete":
         return "skipped: task gone or not complete"
-    sent_key = resources.key("sent", "export", task.id)
-    redis = resources.redis
-    if redis is not None and await redis.exists(sent_key):
+    marker = resources.key("email", "export", task.id)
+    if await already_sent(marker):
         return "skipped: already sent"
     user, settings = task.user, resources.settings
     directory = tasks.export_dir(task)
@@ -126,8 +126,7 @@ async def send_export_email(ctx: dict[str, Any], *, task_id: str) -> str:
         message.add_attachment(archive.read_bytes(), maintype="application", subtype="zip",
                                filename=f"microblog-{user.username}-posts.zip")
     await send_email(settings, message)
-    if redis is not None:
-        await redis.set(sent_key, 1, ex=7 * 86400)
+    await mark_sent(marker, SENT_MARKER_TTL)
     return "sent"
 
 

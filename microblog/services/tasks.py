@@ -77,7 +77,13 @@ async def get_task(user: User, task_id: str) -> Task:
 
 
 async def recent_tasks(user: User, name: str = EXPORT, limit: int = 10) -> list[Task]:
-    return await Task.filter(user_id=user.id, name=name).order_by("-created_at").limit(limit)
+    """The user's newest tasks, running ones checked against their jobs (none shows
+    "running" forever)."""
+    items = await Task.filter(user_id=user.id, name=name).order_by("-created_at").limit(limit)
+    for task in items:
+        if task.status in RUNNING:
+            await reconcile(task)
+    return items
 
 
 async def reconcile(task: Task) -> bool:

@@ -20,9 +20,6 @@ bp = Blueprint("exports", __name__)
 async def list_exports() -> ResponseReturnValue:
     user = require_user()
     items = await tasks.recent_tasks(user)
-    for task in items:
-        if task.status in tasks.RUNNING:
-            await tasks.reconcile(task)
     running = any(t.status in tasks.RUNNING for t in items)
     return await render("main/exports.html", title=_("Export my posts"), tasks=items,
                         running=running, form=EmptyForm())
