@@ -21,13 +21,24 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog import i18n, lifecycle, metrics
     from microblog.db import close_db, init_db
     from microblog.infra import resources
+    from microblog.jobs.queue import make_queue
     from microblog.realtime import publish
     from microblog.realtime import server as realtime
     from microblog.realtime.personal import PersonalHub
     from microblog.realtime.presence import PresenceTracker
     from microblog.realtime.publish import Publisher
     from microblog.services import accounts
-    from microblog.web import api, auth, errors, exports, main, messages, ops, rendering
+    from microblog.web import (
+        api,
+        auth,
+        errors,
+        exports,
+        main,
+        messages,
+        ops,
+        rendering,
+        sockets,
+    )
     from microblog.web import scheduled as scheduled_pages
     from microblog.web import settings as settings_pages
 
@@ -40,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
         QUART_AUTH_COOKIE_SAMESITE="Lax",
         QUART_AUTH_DURATION=30 * 24 * 3600,
-        WTF_CSRF_ENABLED=settings.csrf_enabled,
+        WTF_CSRF_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TEMPLATES_AUTO_RELOAD=False,
@@ -70,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     sio = realtime.create_server(settings)
     hub = PersonalHub(sio, settings.redis_url, settings.redis_namespace)
     presence = PresenceTracker(hub.local_users)
-    realtime.register_handlers(sio, app, hub, presence)
+    sockets.register(sio, app, hub, presence)
     app.extensions.update(socketio=sio, personal_hub=hub)
 
     @app.before_serving
@@ -78,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set")
         await init_db(settings.database_url, settings.db_pool_max)
-        await resources.open(settings)
+        await resources.open(settings, queue=make_queue(settings) if settings.redis_url else None)
         if resources.redis is not None:
             # subscribe to the cross-instance channel now, not at the first connection
             sio.manager_initialized = True

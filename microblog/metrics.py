@@ -14,7 +14,7 @@ import functools
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from prometheus_client import (
@@ -80,6 +80,9 @@ JOB_DURATION = Histogram(
     "job_duration_seconds", "Run time of a job attempt, by function and outcome",
     ["function", "outcome"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0))
+JOBS_ENQUEUE_FAILED = Counter(
+    "jobs_enqueue_failed_total", "Jobs that could not be queued (Redis unreachable), by function",
+    ["function"])
 JOBS_QUEUED = Gauge("jobs_queued", "Jobs in the queue by state, read from Redis at scrape time",
                     ["state"])
 
@@ -107,16 +110,17 @@ _jobs = _Children(JOBS)
 _job_duration = _Children(JOB_DURATION)
 
 
-@functools.cache
-def _event_names() -> frozenset[str]:
-    from microblog.realtime.events import EVENTS
+# filled by microblog.realtime.events as it declares them
+_event_names: set[str] = set()
 
-    return frozenset(EVENTS)
+
+def declare_events(names: Iterable[str]) -> None:
+    _event_names.update(names)
 
 
 def _event_label(name: str) -> str:
     # names arrive from Redis too: anything undeclared shares one label
-    return name if name in _event_names() else "other"
+    return name if name in _event_names else "other"
 
 
 def event_published(name: str, kind: str, count: int = 1) -> None:
@@ -135,6 +139,10 @@ def fanout_observed(name: str, published_at: float | None) -> None:
     """`published_at` is the publishing process's time.time(); None when unknown."""
     if published_at is not None:
         _fanout(_event_label(name)).observe(max(time.time() - published_at, 0.0))
+
+
+def job_enqueue_failed(function: str) -> None:
+    JOBS_ENQUEUE_FAILED.labels(function).inc()
 
 
 def job_finished(function: str, outcome: str, seconds: float) -> None:

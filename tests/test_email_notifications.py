@@ -13,14 +13,14 @@ from email.message import EmailMessage
 from typing import Any, TypeVar
 
 from itsdangerous import URLSafeSerializer
-from saq import Queue
+from saq.queue.redis import RedisQueue
 
 from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
-from microblog.jobs.email import send_comment_email, send_follow_email
 from microblog.models import Comment, Follow, User
 from microblog.services import accounts, emails, posts, social
 from microblog.services import messages as message_service
+from microblog.services.emails import send_comment_email, send_follow_email
 from microblog.settings import Settings
 from tests.conftest import Mailbox
 from tests.helpers import csrf_from, login, make_user, page, submit
@@ -283,10 +283,10 @@ async def test_an_unreachable_queue_does_not_fail_the_follow_or_comment(
     bob = await make_user("bob")
     post = await posts.create_post(bob, "Hello")
     await login(client, "alice")
-    dead = Queue.from_url(f"redis://127.0.0.1:{free_port()}", name="dead")
+    dead = RedisQueue.from_url(f"redis://127.0.0.1:{free_port()}", name="dead")
     live, resources.queue = resources.queue, dead
     try:
-        with caplog.at_level(logging.ERROR, logger="microblog.services.emails"):
+        with caplog.at_level(logging.ERROR, logger="microblog.jobs.registry"):
             await follow_on_page(client, "bob")
             response = await submit(client, f"/post/{post.id}", {"body": "Nice"})
     finally:
@@ -295,7 +295,7 @@ async def test_an_unreachable_queue_does_not_fail_the_follow_or_comment(
     assert response.status_code == 302
     assert await Follow.exists(follower_id=alice.id, followed_id=bob.id)
     assert await Comment.filter(post_id=post.id, author_id=alice.id).count() == 1
-    logged = [r.getMessage() for r in caplog.records if r.name == "microblog.services.emails"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "microblog.jobs.registry"]
     assert any("send_follow_email" in m for m in logged), logged
     assert any("send_comment_email" in m for m in logged), logged
 

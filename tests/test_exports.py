@@ -18,8 +18,10 @@ import pytest
 from tortoise import connections
 
 from microblog.infra import resources
+from microblog.jobs import job_key
 from microblog.jobs.queue import make_queue
 from microblog.models import Notification, Task
+from microblog.services.tasks import export_posts
 from tests.conftest import start_worker, stop_process
 from tests.helpers import make_user
 from tests.realtime import Api, Recorder
@@ -92,7 +94,7 @@ async def test_a_task_whose_job_vanished_is_failed_not_stuck(client, own_queue):
     alice = await token_for(client, "alice")
     task_id = (await (await client.post("/api/exports", headers=alice)).get_json())["task_id"]
     assert resources.queue is not None
-    job = await resources.queue.job(task_id)
+    job = await resources.queue.job(job_key(export_posts, task_id=task_id) or "")
     assert job is not None
     await resources.queue.abort(job, "operator aborted it")
 

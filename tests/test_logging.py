@@ -16,7 +16,7 @@ import socketio
 
 from microblog import logs
 from tests.conftest import start_server, start_worker, stop_process
-from tests.helpers import csrf_from, make_user
+from tests.helpers import csrf_from, make_user, present
 from tests.realtime import Api
 
 PASSWORD = "correct horse battery"  # noqa: S105
@@ -74,7 +74,7 @@ async def test_request_id_reaches_the_job_and_no_secret_reaches_the_logs(
 
                 email = await mailbox.wait_for("alice@example.com")
                 text = email.get_body(("plain",)).get_content()
-                reset_path = re.search(r"(/auth/reset/[\w-]+)", text).group(1)
+                reset_path = present(re.search(r"(/auth/reset/[\w-]+)", text)).group(1)
                 reset_token = reset_path.rsplit("/", 1)[1]
                 page = await http.get(reset_path)
                 assert page.status_code == 200
@@ -157,3 +157,38 @@ def test_redaction_of_what_libraries_log():
     assert logs.redact("password=p%40ss&username=bob") == "password=***&username=bob"
     assert logs.redact("token_id=5 last_event_id=7") == "token_id=5 last_event_id=7"
     assert logs.redact_mapping({"token": "t", "token_id": 1}) == {"token": "***", "token_id": 1}
+
+
+async def test_the_cron_sweeps_run_quietly_at_info(settings, db, tmp_path):
+    """Every 5 s two cron sweeps run; at INFO they leave no line (they would drown the log)."""
+    import secrets
+
+    from microblog.jobs.queue import make_queue
+    from microblog.services.emails import queue_message_digests
+    from microblog.services.scheduled import publish_due_posts
+
+    isolated = settings.with_(
+        redis_namespace=f"{settings.redis_namespace}:cron{secrets.token_hex(3)}")
+    queue = make_queue(isolated)
+    await queue.connect()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as err:
+        worker = start_worker(isolated, stderr=err, LOG_LEVEL="INFO")
+        try:
+            # each sweep has run at least twice: SAQ keeps its last run under `cron:<name>`
+            runs: dict[str, set[int]] = {}
+            deadline = asyncio.get_running_loop().time() + 30
+            while any(len(runs.get(f.__name__, ())) < 2
+                      for f in (publish_due_posts, queue_message_digests)):
+                assert asyncio.get_running_loop().time() < deadline, runs
+                for function in (publish_due_posts, queue_message_digests):
+                    job = await queue.job(f"cron:{function.__name__}")
+                    if job is not None and job.completed:
+                        runs.setdefault(function.__name__, set()).add(job.completed)
+                await asyncio.sleep(0.2)
+        finally:
+            stop_process(worker)
+            await queue.disconnect()
+    output = log_path.read_text()
+    assert "worker started" in output  # INFO lines are written
+    assert "publish_due_posts" not in output and "queue_message_digests" not in output, output

@@ -250,3 +250,25 @@ async def test_the_rate_limit_counts_a_burst_across_a_window_boundary(db):
         except message_service.RateLimited:
             refused += 1
     assert refused >= 50 - message_service.RATE_LIMIT
+
+
+@pytest.mark.parametrize("event, payload", [
+    # PostgreSQL refuses NUL in text: the service does not expect it, the ack still comes
+    ("message.send", {"to": "ben", "body": "nul \x00 inside"}),
+    ("message.read", {"with": "ben\x00", "last_read_id": 1}),
+    ("typing", {"to": "ben\x00"}),
+    ("subscribe", {"stream": ["explore"]}),
+])
+async def test_every_client_event_is_acked_even_when_the_handler_fails(
+        server, trio, event, payload):
+    (ann, _), (ben, _) = trio["ann"], trio["ben"]
+    await ben.http.post("/api/messages", json={"to": "ann", "body": "so there is a thread"})
+    sender = await sock(server.url, ann, "ann")
+    try:
+        ack = await sender.call(event, payload)
+        assert ack["ok"] is False and ack["error"], ack
+        # the socket lives on and answers the next event
+        assert sender.client.connected
+        assert (await sender.call("subscribe", {"stream": "explore"})) == {"ok": True}
+    finally:
+        await sender.disconnect()

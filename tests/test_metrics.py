@@ -12,8 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from microblog.devservices import free_port
 from microblog.jobs import admin
-from microblog.jobs.queue import job_options, make_queue
+from microblog.jobs.queue import make_queue
+from microblog.jobs.registry import spec_of
 from microblog.metrics import address_allowed
+from microblog.services.emails import send_message_digest
 from microblog.settings import Settings, SettingsError
 from tests.conftest import start_server, start_worker, stop_process
 from tests.realtime import Api, Recorder
@@ -231,9 +233,8 @@ async def test_jobs_waiting_in_the_queue_are_gauged_at_scrape_time(own_queue):
         _, before = await scrape(server.url)
         assert [value(before, "jobs_queued", state=s) for s in ("queued", "active", "scheduled")
                 ] == [0, 0, 0]
-        later = await queue.enqueue("ping", **{**job_options("ping"), "ttl": 3600},
-                                    scheduled=time.time() + 3600)
-        now = await queue.enqueue("ping", **job_options("ping"))
+        later = await queue.enqueue("ping", ttl=3600, scheduled=time.time() + 3600)
+        now = await queue.enqueue("ping")
         assert later is not None and now is not None
         _, waiting = await scrape(server.url)
         assert value(waiting, "jobs_queued", state="queued") == 1
@@ -256,13 +257,15 @@ async def test_a_job_run_by_the_worker_shows_in_its_metrics(own_queue, db):
     try:
         families, _ = await scrape_when_up(url)
         assert {"jobs", "job_duration_seconds"} <= families
-        job = await queue.enqueue("ping", **job_options("ping"))
+        # a real job with nothing to do (no such user)
+        name = send_message_digest.__name__
+        job = await queue.enqueue(name, user_id=0, **spec_of(send_message_digest).options())
         assert job is not None
         await job.refresh(until_complete=10)
-        assert job.result == "pong"
+        assert job.result == "skipped: user gone"
         samples = await until(url, lambda s: value(
-            s, "jobs_total", function="ping", outcome="complete") == 1)
-        assert value(samples, "job_duration_seconds_count", function="ping",
+            s, "jobs_total", function=name, outcome="complete") == 1)
+        assert value(samples, "job_duration_seconds_count", function=name,
                      outcome="complete") == 1
         # a job that cannot run, attempted once: failed, under a bounded label
         bad = await queue.enqueue("no_such_function", retries=1, timeout=5)

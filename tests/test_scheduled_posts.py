@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from microblog.jobs.scheduled import publish_due_posts, publish_scheduled_post
 from microblog.models import Follow, Post, ScheduledPost
 from microblog.services import scheduled as scheduled_service
+from microblog.services.scheduled import publish_due_posts, publish_scheduled_post
 from tests.conftest import artifact
 from tests.helpers import csrf_from, login, make_user, page, submit
 from tests.realtime import Api, Recorder
@@ -103,7 +103,7 @@ async def test_api_schedules_a_post_that_stays_hidden_until_published(client, al
     assert await publish_due_posts({}) == 0
     assert sum(r.startswith("published") for r in results) <= 1  # the cron sweep may win
     posts = await Post.filter(body="<b>hidden</b> till noon")
-    assert len(posts) == 1 and posts[0].author_id == alice.id
+    assert len(posts) == 1 and await Post.exists(id=posts[0].id, author_id=alice.id)
     row = await ScheduledPost.get(id=doc["id"])
     assert row.post_id == posts[0].id
 

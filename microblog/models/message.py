@@ -5,10 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from microblog.limits import CLIENT_ID_MAX, MESSAGE_MAX
 from microblog.models.user import User
-
-MESSAGE_MAX = 1000
-CLIENT_ID_MAX = 64
 
 
 class Message(Model):

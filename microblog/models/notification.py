@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
 from microblog.models.user import User
+
+
+class NotificationKind(StrEnum):
+    FOLLOW = "follow"
+    COMMENT = "comment"
+    # a background task's progress; announced live (and replayed) while it runs, kept as a
+    # notification when it ends
+    TASK_PROGRESS = "task_progress"
 
 
 class Notification(Model):
@@ -13,7 +23,7 @@ class Notification(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="notifications", on_delete=fields.CASCADE
     )
-    kind = fields.CharField(max_length=32)
+    kind = fields.CharEnumField(NotificationKind, max_length=32)
     data: fields.Field[dict] = fields.JSONField(default=dict)  # type: ignore[type-arg]
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)

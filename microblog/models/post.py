@@ -5,10 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from microblog.limits import COMMENT_MAX, POST_MAX
 from microblog.models.user import User
-
-POST_MAX = 280
-COMMENT_MAX = 280
 
 
 class Post(Model):

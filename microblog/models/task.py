@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 from microblog.models.user import User
 
-TASK_STATUSES = ("queued", "active", "complete", "failed")
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+# a task in one of these has a job that may still change it
+RUNNING = (TaskStatus.QUEUED, TaskStatus.ACTIVE)
 
 
 def new_task_id() -> str:
@@ -23,7 +33,7 @@ class Task(Model):
         "models.User", related_name="tasks", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=32)
-    status = fields.CharField(max_length=16, default="queued")
+    status = fields.CharEnumField(TaskStatus, max_length=16, default=TaskStatus.QUEUED)
     progress = fields.IntField(default=0)
     result: fields.Field[dict] | None = fields.JSONField(null=True)  # type: ignore[type-arg]
     error = fields.TextField(null=True)

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from microblog.limits import ABOUT_ME_MAX, EMAIL_MAX, USERNAME_MAX
+
 if TYPE_CHECKING:
     from microblog.models.post import Post
     from microblog.models.social import Follow
 
-USERNAME_MAX = 32
-EMAIL_MAX = 254
-ABOUT_ME_MAX = 280
 
 
 class User(Model):

@@ -8,9 +8,13 @@ per user with a dense, increasing `event_id` and replayed after a reconnect.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from microblog import metrics
+from microblog.limits import COMMENT_MAX, MESSAGE_MAX, POST_MAX
+from microblog.models.notification import NotificationKind
 
 __all__ = [
     "EVENTS", "AuthorRef", "CommentCreated", "Event", "MessageCreated", "MessageRead",
@@ -19,7 +23,6 @@ __all__ = [
     "validate_event",
 ]
 
-NotificationKind = Literal["follow", "comment", "message", "unread_messages", "task_progress"]
 
 
 class Event(BaseModel):
@@ -50,7 +53,7 @@ class PostCreated(Event):
 
     name: ClassVar[str] = "post.created"
     id: int
-    body: str = Field(max_length=280)
+    body: str = Field(max_length=POST_MAX)
     author: AuthorRef
     created_at: datetime
     language: str
@@ -67,7 +70,7 @@ class CommentCreated(Event):
     name: ClassVar[str] = "comment.created"
     id: int
     post_id: int
-    body: str = Field(max_length=280)
+    body: str = Field(max_length=COMMENT_MAX)
     author: AuthorRef
     created_at: datetime
 
@@ -106,7 +109,7 @@ class MessageCreated(Event):
     id: int
     sender: UserRef
     recipient: UserRef
-    body: str = Field(max_length=1000)
+    body: str = Field(max_length=MESSAGE_MAX)
     created_at: datetime
     # the sending tab's id for it, so that tab can match its optimistic copy
     client_id: str | None = None
@@ -142,6 +145,9 @@ EVENTS: dict[str, type[Event]] = {
     for cls in (PostCreated, PostDeleted, CommentCreated, NotificationEvent, NotificationsRead,
                 MessageCreated, MessageRead, Typing)
 }
+
+
+metrics.declare_events(EVENTS)
 
 
 def validate_event(name: str, payload: Any) -> Event:

@@ -31,10 +31,13 @@ from tortoise import connections
 
 from microblog import metrics
 from microblog.realtime.publish import control_channel, personal_channel
+from microblog.realtime.rooms import stream_room, user_room
 
 log = logging.getLogger(__name__)
 
 REPLAY_BATCH = 500
+# public streams (explore, posts, profiles) one socket may watch at once
+MAX_STREAMS = 20
 
 
 async def events_after(user_id: int, event_id: int, limit: int = REPLAY_BATCH
@@ -42,6 +45,10 @@ async def events_after(user_id: int, event_id: int, limit: int = REPLAY_BATCH
     return await connections.get("default").execute_query_dict(
         "SELECT event_id, name, payload FROM user_events WHERE user_id = $1 AND event_id > $2 "
         "ORDER BY event_id LIMIT $3", [user_id, event_id, limit])
+
+
+class StreamError(ValueError):
+    """A client asked for a stream it cannot have; the message says why."""
 
 
 class Cursor:
@@ -71,6 +78,8 @@ class PersonalHub:
         self.task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
         self._deliveries: set[asyncio.Task[None]] = set()
+        # read at scrape time: exact whichever way a socket goes away
+        metrics.SOCKETS_CONNECTED.set_function(lambda: len(self.cursors))
 
     # --- sockets --------------------------------------------------------------------------
 
@@ -94,6 +103,34 @@ class PersonalHub:
 
     def local_users(self) -> list[int]:
         return list(self.by_user)
+
+    async def open(self, sid: str, user_id: int, locale: str | None, rooms: set[str],
+                   last_event_id: int) -> None:
+        """A socket of `user_id` connected: into the user's room and its timeline `rooms`
+        (the authors it follows), replay from `last_event_id`."""
+        for room in (user_room(user_id), *rooms):
+            await self.sio.enter_room(sid, room)
+        self.attach(sid, user_id, last_event_id, rooms)
+        self.cursors[sid].locale = locale
+        metrics.SOCKET_CONNECTIONS.inc()
+
+    async def subscribe(self, sid: str, stream: object) -> None:
+        """Watch a public stream (explore, a post, a profile) on this socket."""
+        cursor, room = self.cursors.get(sid), stream_room(stream)
+        if cursor is None or room is None:
+            raise StreamError("unknown stream: expected explore, post:<id> or user:<id>")
+        if room not in cursor.stream_rooms and len(cursor.stream_rooms) >= MAX_STREAMS:
+            raise StreamError(f"at most {MAX_STREAMS} streams per connection")
+        cursor.stream_rooms.add(room)
+        await self.sio.enter_room(sid, room)
+
+    async def unsubscribe(self, sid: str, stream: object) -> None:
+        cursor, room = self.cursors.get(sid), stream_room(stream)
+        if cursor is None or room is None:
+            raise StreamError("unknown stream: expected explore, post:<id> or user:<id>")
+        cursor.stream_rooms.discard(room)
+        if room not in cursor.follow_rooms:  # a followed author's posts keep coming
+            await self.sio.leave_room(sid, room)
 
     async def _replay_when_connected(self, cursor: Cursor) -> None:
         # Events sent before Socket.IO's CONNECT packet would be dropped by the client;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,26 +12,31 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from microblog.clock import now
 from microblog.i18n import gettext as _
+from microblog.i18n import locale_context
 from microblog.infra import resources
+from microblog.jobs import OnOutage, QueueUnavailable, enqueue, job
+from microblog.limits import (
+    ABOUT_ME_MAX,
+    EMAIL_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
+from microblog.mail import render_email, send_email
 from microblog.models import ApiToken, PasswordResetToken, User
-from microblog.models.user import ABOUT_ME_MAX, EMAIL_MAX, USERNAME_MAX
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.services.errors import NotFound, ValidationFailed
+from microblog.services.errors import NotFound, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-USERNAME_RE = re.compile(rf"^[A-Za-z0-9_]{{3,{USERNAME_MAX}}}$")
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024
+USERNAME_RE = re.compile(rf"^[A-Za-z0-9_]{{{USERNAME_MIN},{USERNAME_MAX}}}$")
 API_TOKEN_TTL = timedelta(days=30)
 RESET_TOKEN_TTL = timedelta(hours=1)
 # last_seen is written at most this often per user, not on every request
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- validation: the one place the rules live --------------------------------------------
@@ -43,8 +48,8 @@ def clean_username(value: str | None) -> str:
         raise ValidationFailed({"username": _("Please choose a username.")})
     if not USERNAME_RE.match(username):
         raise ValidationFailed({"username": _(
-            "Usernames are 3 to %(max)d characters: letters, digits and underscores.",
-            max=USERNAME_MAX)})
+            "Usernames are %(min)d to %(max)d characters: letters, digits and underscores.",
+            min=USERNAME_MIN, max=USERNAME_MAX)})
     return username
 
 
@@ -258,9 +263,37 @@ async def request_password_reset(email: str | None, locale: str | None = None) -
     token = new_token()
     row = await PasswordResetToken.create(
         user=user, token_hash=token_digest(token), expires_at=now() + RESET_TOKEN_TTL)
-    await resources.enqueue(
-        "send_password_reset_email", token_id=row.id, token=token, locale=locale)
+    try:
+        await enqueue(send_password_reset_email, token_id=row.id, token=token, locale=locale)
+    except QueueUnavailable:
+        # no email will carry this token: it must not stay usable
+        await row.delete()
+        raise Unavailable(_("We cannot send email right now. Please try again in a few "
+                            "minutes.")) from None
     log.info("password reset requested for user %s", user.id)
+
+
+@job(timeout=30, attempts=6, key=("token_id",), on_outage=OnOutage.FAIL)
+async def send_password_reset_email(
+    ctx: dict[str, Any], *, token_id: int, token: str, locale: str | None = None
+) -> str:
+    row = await PasswordResetToken.get_or_none(id=token_id).select_related("user")
+    if row is None or row.used_at is not None:
+        return "skipped: token gone or used"
+    user = row.user
+    settings = resources.settings
+    with locale_context(user.locale or locale):
+        message = render_email(
+            settings,
+            to=user.email,
+            subject=_("[Microblog] Reset your password"),
+            template="email/reset_password",
+            user=user,
+            url=f"{settings.public_url}/auth/reset/{token}",
+        )
+    await send_email(settings, message)
+    log.info("password reset email for user %s sent", user.id)
+    return "sent"
 
 
 async def check_reset_token(token: str) -> PasswordResetToken:

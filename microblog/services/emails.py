@@ -1,31 +1,44 @@
-"""Email notifications: who wants which emails, one-click unsubscribe links, and queuing the
-email jobs after a user action has committed."""
+"""Email notifications: who wants which emails, one-click unsubscribe links, and the email
+jobs (declared here, queued after a user action has committed). The jobs take ids, reload
+from the database, and may safely run twice."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Literal, cast
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Any, cast
+from urllib.parse import quote
 
 from itsdangerous import BadData, URLSafeSerializer
+from tortoise import connections
 
 from microblog.i18n import gettext as _
+from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
-from microblog.models import User
+from microblog.jobs import cron, enqueue, job
+from microblog.mail import render_email, send_email
+from microblog.models import Comment, Follow, User
 from microblog.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["follow", "comment", "messages"]
+
+class EmailKind(StrEnum):
+    """A kind of notification email, each with its own switch and unsubscribe link."""
+
+    FOLLOW = "follow"
+    COMMENT = "comment"
+    MESSAGES = "messages"
+
+
 # each kind of email and the user's switch for it
 KINDS: dict[str, str] = {
-    "follow": "email_on_follow",
-    "comment": "email_on_comment",
-    "messages": "email_on_messages",
+    EmailKind.FOLLOW: "email_on_follow",
+    EmailKind.COMMENT: "email_on_comment",
+    EmailKind.MESSAGES: "email_on_messages",
 }
 UNSUBSCRIBE_SALT = "microblog.email-unsubscribe"
-# an unreachable Redis must not hold a user's follow or comment for long
-ENQUEUE_TIMEOUT = 2.0
 
 
 class BadUnsubscribeLink(ServiceError):
@@ -64,15 +77,15 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(resources.settings.secret_key, salt=UNSUBSCRIBE_SALT)
 
 
-def unsubscribe_token(user_id: int, kind: str) -> str:
+def unsubscribe_token(user_id: int, kind: EmailKind) -> str:
     """A signed, non-expiring token: whoever holds it may turn this one kind off (or back
     on) for this one user, and nothing else."""
     if kind not in KINDS:
         raise ValueError(kind)
-    return cast(str, _serializer().dumps([user_id, kind]))
+    return cast(str, _serializer().dumps([user_id, str(kind)]))
 
 
-def unsubscribe_url(user_id: int, kind: str) -> str:
+def unsubscribe_url(user_id: int, kind: EmailKind) -> str:
     return f"{resources.settings.public_url}/unsubscribe/{unsubscribe_token(user_id, kind)}"
 
 
@@ -111,27 +124,208 @@ async def resubscribe(token: str) -> tuple[User, str]:
     return user, kind
 
 
+# --- notification emails ------------------------------------------------------------------
+#
+# Each job reloads what it announces and asks the user's current switch. A marker in Redis,
+# written after a successful send and checked before, makes a job that runs twice (a retry
+# after a lost acknowledgement, a duplicate enqueue) send once; SAQ's job key keeps two
+# copies of one job from running at the same time.
+
+# one follow email per (follower, followed) a day: unfollow and follow again sends no more
+FOLLOW_EMAIL_QUIET = 24 * 3600
+# longer than any retry of the same job
+SENT_MARKER_TTL = 7 * 24 * 3600
+EXCERPT_MAX = 200
+# users announced per cron tick; the rest are found by the next ticks
+DIGEST_BATCH = 500
+
+
+# An email job checks its marker before sending and writes it after: a job run twice (a
+# retry, a sweep after a killed worker) sends once, barring a crash between the two.
+async def already_sent(key: str) -> bool:
+    redis = resources.redis
+    return redis is not None and bool(await redis.exists(key))
+
+
+async def mark_sent(key: str, ttl: int) -> None:
+    if resources.redis is not None:
+        await resources.redis.set(key, "1", nx=True, ex=ttl)
+
+
+def _notification_email(user: User, kind: EmailKind, *, subject: str, template: str,
+                        **context: Any) -> EmailMessage:
+    """Render under the caller's locale_context, with the one-click unsubscribe link for this
+    kind in the body and in the headers (RFC 8058), and a link to every setting."""
+    settings = resources.settings
+    unsubscribe = unsubscribe_url(user.id, kind)
+    message = render_email(settings, to=user.email, subject=subject, template=template,
+                           user=user, unsubscribe_url=unsubscribe,
+                           settings_url=settings_url(), **context)
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1].rstrip() + "\u2026"
+
+
+# one job per pair at a time; the job itself keeps it to one email a day
+@job(timeout=30, attempts=6, key=("follower_id", "followed_id"))
+async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_id: int) -> str:
+    follow = await Follow.get_or_none(
+        follower_id=follower_id, followed_id=followed_id).select_related("follower", "followed")
+    if follow is None:
+        return "skipped: no longer following"
+    user, follower = follow.followed, follow.follower
+    if not user.email_on_follow:
+        return "skipped: follow emails are off"
+    marker = resources.key("email", "follow", follower_id, followed_id)
+    if await already_sent(marker):
+        return "skipped: already sent"
+    public_url = resources.settings.public_url
+    with locale_context(user.locale):
+        message = _notification_email(
+            user, EmailKind.FOLLOW,
+            subject=_("[Microblog] %(name)s is now following you", name=follower.username),
+            template="email/follow", follower=follower,
+            url=f"{public_url}/user/{quote(follower.username)}")
+    await send_email(resources.settings, message)
+    await mark_sent(marker, FOLLOW_EMAIL_QUIET)
+    log.info("follow email for user %s (follower %s) sent", user.id, follower.id)
+    return "sent"
+
+
+@job(timeout=30, attempts=6, key=("comment_id",))
+async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
+    comment = await Comment.get_or_none(id=comment_id).select_related("author", "post__author")
+    if comment is None:
+        return "skipped: comment gone"
+    post, author = comment.post, comment.author
+    user = post.author
+    if user.id == author.id:
+        return "skipped: own post"
+    if not user.email_on_comment:
+        return "skipped: comment emails are off"
+    marker = resources.key("email", "comment", comment_id)
+    if await already_sent(marker):
+        return "skipped: already sent"
+    with locale_context(user.locale):
+        message = _notification_email(
+            user, EmailKind.COMMENT,
+            subject=_("[Microblog] %(name)s commented on your post", name=author.username),
+            template="email/comment", author=author, excerpt=_excerpt(comment.body),
+            post_excerpt=_excerpt(post.body),
+            url=f"{resources.settings.public_url}/post/{post.id}")
+    await send_email(resources.settings, message)
+    await mark_sent(marker, SENT_MARKER_TTL)
+    log.info("comment email for user %s (comment %s) sent", user.id, comment_id)
+    return "sent"
+
+
+# --- unread-messages digest ----------------------------------------------------------------
+#
+# A user is due a digest when a message to them is still unread `message_digest_delay`
+# seconds after it was sent and is newer than `users.message_digest_id` (the newest message
+# an earlier digest announced). The cron query starts from users with unread messages (the
+# counter every page already keeps), probes only their conversations (the user_id index; a
+# LATERAL, so PostgreSQL does not hash every conversation with something unread), skips
+# those with nothing newer than the last digest without reading messages, and in the rest
+# reads one row: the oldest unread message not yet announced, through the
+# (sender_id, recipient_id, id) index. Seeded with 100,000 users, 1,000,000 messages and
+# 5,000 users with unread messages (455 due), it runs in ~50 ms, half of it the scan of
+# users; a partial index on users WHERE unread_messages > 0 would remove that, but would
+# also end HOT updates of users on every message sent, the hot path of chat.
+
+_DUE_DIGESTS = """
+SELECT u.id FROM users u
+CROSS JOIN LATERAL (
+  SELECT 1 FROM conversations c
+  WHERE c.user_id = u.id AND c.unread > 0 AND c.last_message_id > u.message_digest_id
+    AND (SELECT m.created_at FROM messages m
+         WHERE m.sender_id = c.partner_id AND m.recipient_id = c.user_id
+           AND m.id > GREATEST(c.last_read_id, u.message_digest_id)
+         ORDER BY m.id LIMIT 1) <= now() - make_interval(secs => $1)
+  LIMIT 1) due
+WHERE u.unread_messages > 0 AND u.email_on_messages
+ORDER BY u.id LIMIT $2
+"""
+
+# what a digest announces: every unread message not announced before, per sender
+_DIGEST = """
+SELECT p.id AS sender_id, p.username, count(*) AS n, max(m.id) AS last_id,
+       bool_or(m.created_at <= now() - make_interval(secs => $3)) AS due
+FROM conversations c
+JOIN users p ON p.id = c.partner_id
+JOIN messages m ON m.sender_id = c.partner_id AND m.recipient_id = c.user_id
+  AND m.id > GREATEST(c.last_read_id, $2)
+WHERE c.user_id = $1 AND c.unread > 0
+GROUP BY p.id, p.username
+ORDER BY max(m.id) DESC
+"""
+
+
+@cron("* * * * * */5", timeout=60)
+async def queue_message_digests(ctx: dict[str, Any]) -> int:
+    """Queue one digest job per user who is due one. The job key keeps a user's job single
+    while it waits or runs; the job advances the user past what it announced."""
+    rows = await connections.get("default").execute_query_dict(
+        _DUE_DIGESTS, [float(resources.settings.message_digest_delay), DIGEST_BATCH])
+    for row in rows:
+        await enqueue(send_message_digest, user_id=row["id"])
+    return len(rows)
+
+
+@job(timeout=30, attempts=6, key=("user_id",))
+async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    if not user.email_on_messages:
+        return "skipped: message emails are off"
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        _DIGEST, [user.id, user.message_digest_id, float(resources.settings.message_digest_delay)])
+    if not rows:
+        return "skipped: nothing unread"
+    if not any(row["due"] for row in rows):
+        return "skipped: not due yet"
+    last_id = max(int(row["last_id"]) for row in rows)
+    marker = resources.key("email", "digest", user.id, last_id)
+    if not await already_sent(marker):
+        public_url = resources.settings.public_url
+        senders = [{"username": row["username"], "count": int(row["n"]),
+                    "url": f"{public_url}/messages/{quote(row['username'])}"} for row in rows]
+        total = sum(int(row["n"]) for row in rows)
+        with locale_context(user.locale):
+            message = _notification_email(
+                user, EmailKind.MESSAGES,
+                subject=ngettext("[Microblog] You have %(num)d unread message",
+                                 "[Microblog] You have %(num)d unread messages", total),
+                template="email/message_digest", senders=senders, total=total,
+                url=f"{public_url}/messages")
+        await send_email(resources.settings, message)
+        await mark_sent(marker, SENT_MARKER_TTL)
+        log.info("message digest for user %s sent (up to message %s)", user.id, last_id)
+        result = "sent"
+    else:
+        result = "skipped: already sent"
+    # never back: a concurrent digest may have announced newer messages
+    await conn.execute_query(
+        "UPDATE users SET message_digest_id = GREATEST(message_digest_id, $2) WHERE id = $1",
+        [user.id, last_id])
+    return result
+
+
 # --- queuing the jobs (after commit) ------------------------------------------------------
-
-
-async def enqueue_email(function: str, *, key: str, **kwargs: Any) -> None:
-    """Queue an email job. The user's action has already committed, so a queue that cannot
-    be reached costs the email (logged), never the action."""
-    try:
-        async with asyncio.timeout(ENQUEUE_TIMEOUT):
-            await resources.enqueue(function, key=key, **kwargs)
-    except Exception:
-        log.exception("could not queue %s (key %s); the email is not sent", function, key)
 
 
 async def follow_email(follower: User, target: User) -> None:
     if target.email_on_follow:
-        # one job per pair at a time; the job itself keeps it to one email a day
-        await enqueue_email("send_follow_email", key=f"follow_email:{follower.id}:{target.id}",
-                            follower_id=follower.id, followed_id=target.id)
+        await enqueue(send_follow_email, follower_id=follower.id, followed_id=target.id)
 
 
 async def comment_email(comment_id: int, post_author: User) -> None:
     if post_author.email_on_comment:
-        await enqueue_email("send_comment_email", key=f"comment_email:{comment_id}",
-                            comment_id=comment_id)
+        await enqueue(send_comment_email, comment_id=comment_id)

@@ -42,3 +42,10 @@ class Conflict(ServiceError):
 class AuthenticationFailed(ServiceError):
     status = 401
     code = "unauthorized"
+
+
+class Unavailable(ServiceError):
+    """A service this action needs (the job queue) cannot be reached; nothing was done."""
+
+    status = 503
+    code = "unavailable"

@@ -15,8 +15,8 @@ from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
 from microblog.infra import resources
+from microblog.limits import CLIENT_ID_MAX, MESSAGE_MAX
 from microblog.models import Block, Follow, User
-from microblog.models.message import CLIENT_ID_MAX, MESSAGE_MAX
 from microblog.realtime.events import MessageCreated, MessageRead, Typing
 from microblog.realtime.publish import (
     publish,
@@ -343,6 +343,30 @@ async def mark_read(reader: User, partner: User, last_read_id: Any) -> int:
 # --- typing -------------------------------------------------------------------------------
 
 TYPING_INTERVAL = 2.0
+
+
+async def read_up_to(reader: User | int, partner_username: Any, last_read_id: Any) -> int:
+    """`mark_read` for a partner named by username (the API and the socket event)."""
+    if not isinstance(partner_username, str):
+        raise ValidationFailed({"with": _("Say whose messages: {\"with\": <username>}.")})
+    user = reader if isinstance(reader, User) else await accounts.get_user(reader)
+    partner = await accounts.get_user_by_username(partner_username)
+    return await mark_read(user, partner, last_read_id)
+
+
+async def send_typing(sender_id: int, to: Any, sent: dict[str, float]) -> bool:
+    """Tell `to` that the sender is typing, at most once per TYPING_INTERVAL per recipient
+    (checked before touching the database: typing fires on every keystroke); `sent` is the
+    sending socket's memory of when it last did. Whether an indicator went out."""
+    if not isinstance(to, str):
+        raise ValidationFailed({"to": _("Choose who to send the message to.")})
+    if not typing_due(sent, to.strip().lower()[:64]):
+        return False
+    sender = await accounts.get_user(sender_id)
+    recipient = await recipient_for(sender, to)
+    await check_not_blocked(sender.id, recipient.id)
+    typing(sender, recipient)
+    return True
 
 
 def typing_due(sent: dict[str, float], recipient_key: str) -> bool:

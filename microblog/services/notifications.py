@@ -7,7 +7,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from microblog.models import Notification, User
+from microblog.models import Notification, NotificationKind, User
 from microblog.realtime.events import NotificationEvent, NotificationsRead
 from microblog.realtime.publish import publish_personal, record_personal
 from microblog.services.pagination import Page, PageRequest
@@ -19,7 +19,7 @@ def actor(user: User) -> dict[str, Any]:
             "avatar_hash": user.avatar_hash()}
 
 
-async def notify(conn: BaseDBAsyncClient, user_id: int, kind: str,
+async def notify(conn: BaseDBAsyncClient, user_id: int, kind: NotificationKind,
                  data: dict[str, Any]) -> NotificationEvent:
     """Inside a transaction: store a notification and its personal event. The caller
     passes the returned event to `publish_personal` once the transaction has committed."""

@@ -13,8 +13,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
-from microblog.models import Comment, Post, User
-from microblog.models.post import COMMENT_MAX, POST_MAX
+from microblog.limits import COMMENT_MAX, POST_MAX
+from microblog.models import Comment, NotificationKind, Post, User
 from microblog.models.user import email_hash, gravatar_url
 from microblog.realtime.events import AuthorRef, CommentCreated, PostCreated, PostDeleted
 from microblog.realtime.publish import publish, publish_personal
@@ -102,7 +102,7 @@ async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
     async with in_transaction() as conn:
         comment = await Comment.create(post=post, author=author, body=text, using_db=conn)
         if post_author_id != author.id:
-            event = await notifications.notify(conn, post_author_id, "comment", {
+            event = await notifications.notify(conn, post_author_id, NotificationKind.COMMENT, {
                 "user": notifications.actor(author), "post_id": post.id,
                 "comment_id": comment.id, "excerpt": text[:100]})
     comment.author = author

@@ -22,10 +22,11 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from microblog.clock import now
 from microblog.i18n import gettext as _
-from microblog.infra import resources
+from microblog.jobs import cron, enqueue, job
+from microblog.limits import POST_MAX
 from microblog.models import Post, ScheduledPost, User
-from microblog.models.post import POST_MAX
 from microblog.services import posts
 from microblog.services.errors import Conflict, NotFound, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
@@ -40,10 +41,6 @@ PUBLISHED_KEPT = timedelta(hours=1)
 SWEEP_BATCH = 200
 # JavaScript's Date.getTimezoneOffset() is within UTC-12..UTC+14; leave a margin.
 MAX_OFFSET_MINUTES = 16 * 60
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def status(row: ScheduledPost) -> str:
@@ -197,20 +194,13 @@ async def cancel_scheduled(user: User, scheduled_id: int) -> None:
         await row.delete(using_db=conn)
 
 
-def job_key(row: ScheduledPost) -> str:
-    """A job per (post, time): an edit of the time queues a new job instead of being
-    swallowed as a duplicate of the one still waiting for the old time."""
-    return f"scheduled-post:{row.id}:{int(row.publish_at.timestamp() * 1000)}"
-
-
 async def _queue_publication(row: ScheduledPost) -> None:
     # SAQ's `scheduled` is whole seconds: round up, so the job never runs before the time
-    # (it would find the post not yet due and leave it to the sweep)
-    try:
-        await resources.enqueue("publish_scheduled_post", scheduled_id=row.id,
-                                key=job_key(row), scheduled=math.ceil(row.publish_at.timestamp()))
-    except Exception:  # committed already: the cron sweep publishes it in time anyway
-        log.exception("could not queue the publication of scheduled post %s", row.id)
+    # (it would find the post not yet due and leave it to the sweep). Committed already: if
+    # Redis cannot take the job, the cron sweep publishes the post in time anyway.
+    await enqueue(publish_scheduled_post, scheduled_id=row.id,
+                  due=int(row.publish_at.timestamp() * 1000),
+                  run_at=math.ceil(row.publish_at.timestamp()))
 
 
 async def publish_due(scheduled_id: int) -> Post | None:
@@ -250,3 +240,21 @@ async def publish_all_due() -> int:
         if await publish_due(scheduled_id) is not None:
             published += 1
     return published
+
+
+# A job per (post, time): an edit of the time queues a new job instead of being swallowed as
+# a duplicate of the one still waiting for the old time (`due`, in ms, is only in the key).
+@job(timeout=30, attempts=5, retry_delay=1.0, key=("scheduled_id", "due"))
+async def publish_scheduled_post(ctx: dict[str, Any], *, scheduled_id: int,
+                                 due: int | None = None) -> str:
+    """Queued for the post's time. The row decides, not this job's kwargs: a cancelled,
+    already published or rescheduled post is left alone."""
+    post = await publish_due(scheduled_id)
+    return f"published as post {post.id}" if post is not None else "skipped"
+
+
+@cron("* * * * * */5", timeout=60)
+async def publish_due_posts(ctx: dict[str, Any]) -> int:
+    """Every few seconds: publish whatever is due but unpublished (its job was lost with
+    Redis, or ran before a clock caught up). Safe alongside the jobs: each row is locked."""
+    return await publish_all_due()

@@ -7,7 +7,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from microblog.i18n import gettext as _
-from microblog.models import Block, Follow, User
+from microblog.models import Block, Follow, NotificationKind, User
 from microblog.realtime.publish import publish_membership, publish_personal
 from microblog.realtime.rooms import author_room
 from microblog.services import emails, notifications
@@ -25,7 +25,7 @@ async def follow(user: User, target: User) -> bool:
     try:
         async with in_transaction() as conn:
             await Follow.create(follower_id=user.id, followed_id=target.id, using_db=conn)
-            event = await notifications.notify(conn, target.id, "follow",
+            event = await notifications.notify(conn, target.id, NotificationKind.FOLLOW,
                                                {"user": notifications.actor(user)})
     except IntegrityError:
         return False
@@ -49,6 +49,13 @@ async def followed_ids(user: User) -> list[int]:
     rows = await connections.get("default").execute_query_dict(
         "SELECT followed_id FROM follows WHERE follower_id = $1", [user.id])
     return [row["followed_id"] for row in rows]
+
+
+async def timeline_rooms(user: User) -> set[str]:
+    """The rooms a socket of `user` joins to receive its home timeline live: the author
+    rooms of everyone followed, and the user's own. Follows and unfollows move sockets
+    between them (publish_membership)."""
+    return {author_room(author) for author in (*await followed_ids(user), user.id)}
 
 
 async def is_following(user: User, target: User) -> bool:

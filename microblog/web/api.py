@@ -25,6 +25,7 @@ from microblog.services import (
 )
 from microblog.services.errors import AuthenticationFailed, ServiceError, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
+from microblog.web.common import error_response
 from microblog.web.serializers import (
     conversation_json,
     iso,
@@ -38,16 +39,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def error_response(status: int, message: str, error: str | None = None,
-                   **extra: Any) -> Response:
-    from werkzeug.http import HTTP_STATUS_CODES
-
-    body = {"error": error or HTTP_STATUS_CODES.get(status, "Error"), "message": message, **extra}
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 def located(body: dict[str, Any], status: int, endpoint: str, **values: Any) -> Response:
@@ -367,10 +358,8 @@ async def send_message() -> ResponseReturnValue:
 @token_required
 async def read_messages() -> ResponseReturnValue:
     data = await json_body()
-    if not isinstance(data.get("with"), str):
-        raise ServiceError(_("Say whose messages: {\"with\": <username>}."))
-    partner = await accounts.get_user_by_username(data["with"])
-    return {"unread": await messages.mark_read(api_user(), partner, data.get("last_read_id"))}
+    return {"unread": await messages.read_up_to(api_user(), data.get("with"),
+                                                data.get("last_read_id"))}
 
 
 @bp.route("/conversations")

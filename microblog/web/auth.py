@@ -81,13 +81,18 @@ async def reset_password_request() -> ResponseReturnValue:
     if current_user():
         return redirect(url_for("main.index"))
     form = await ResetPasswordRequestForm.create_form()
-    if await form.validate_on_submit():
-        await accounts.request_password_reset(form.email.data, get_locale())
-        # the same words whether or not the address is registered
-        await flash(_("If that address belongs to an account, we have emailed it "
-                      "a link to reset the password."), "info")
-        return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
+    if await form.validate_on_submit():
+        try:
+            await accounts.request_password_reset(form.email.data, get_locale())
+        except ServiceError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            # the same words whether or not the address is registered
+            await flash(_("If that address belongs to an account, we have emailed it "
+                          "a link to reset the password."), "info")
+            return redirect(url_for("auth.login"))
     return await render("auth/reset_request.html", form=form,
                                  title=_("Reset password")), status
 

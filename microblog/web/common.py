@@ -7,7 +7,8 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from quart import g, redirect, request, url_for
+from quart import Response, g, jsonify, redirect, request, url_for
+from werkzeug.http import HTTP_STATUS_CODES
 from wtforms import Form
 
 from microblog.models import User
@@ -56,6 +57,15 @@ def wants_json() -> bool:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
+
+
+def error_response(status: int, message: str, error: str | None = None,
+                   **extra: Any) -> Response:
+    """The API's error: `{error, message}` (and `errors` for invalid fields)."""
+    body = {"error": error or HTTP_STATUS_CODES.get(status, "Error"), "message": message, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 def apply_errors(form: Form, exc: ServiceError) -> None:

@@ -11,8 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from microblog.i18n import gettext as _
 from microblog.services.errors import ServiceError
-from microblog.web.api import error_response
-from microblog.web.common import wants_json
+from microblog.web.common import error_response, wants_json
 from microblog.web.rendering import render
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ from quart import Blueprint, flash, redirect, url_for
 from quart.typing import ResponseReturnValue
 
 from microblog.i18n import gettext as _
+from microblog.models import RUNNING
 from microblog.services import tasks
 from microblog.services.errors import ServiceError
 from microblog.web.common import login_required, require_user
@@ -20,7 +21,7 @@ bp = Blueprint("exports", __name__)
 async def list_exports() -> ResponseReturnValue:
     user = require_user()
     items = await tasks.recent_tasks(user)
-    running = any(t.status in tasks.RUNNING for t in items)
+    running = any(t.status in RUNNING for t in items)
     return await render("main/exports.html", title=_("Export my posts"), tasks=items,
                         running=running, form=EmptyForm())
 

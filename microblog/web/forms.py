@@ -15,9 +15,14 @@ from wtforms import (
 from wtforms.validators import EqualTo
 
 from microblog.i18n import lazy_gettext as _l
-from microblog.models.message import MESSAGE_MAX
-from microblog.models.post import COMMENT_MAX, POST_MAX
-from microblog.models.user import ABOUT_ME_MAX, EMAIL_MAX, USERNAME_MAX
+from microblog.limits import (
+    ABOUT_ME_MAX,
+    COMMENT_MAX,
+    EMAIL_MAX,
+    MESSAGE_MAX,
+    POST_MAX,
+    USERNAME_MAX,
+)
 
 
 class LoginForm(QuartForm):

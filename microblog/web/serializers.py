@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from microblog.clock import iso
 from microblog.models import User
 
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # stored times are UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+__all__ = ["conversation_json", "iso", "notification_json", "post_json", "task_json",
+           "user_json", "user_ref"]
 
 
 def user_ref(user: User) -> dict[str, Any]:

@@ -1,0 +1,13 @@
+"""Every size limit users meet, in one place: the models size their columns with these, the
+services check them, the forms tell the browser, and the real-time events declare them."""
+
+USERNAME_MIN = 3
+USERNAME_MAX = 32
+EMAIL_MAX = 254  # RFC 5321's longest usable address
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024  # hashing a longer one would be a cheap way to burn our CPU
+ABOUT_ME_MAX = 280
+POST_MAX = 280
+COMMENT_MAX = 280
+MESSAGE_MAX = 1000
+CLIENT_ID_MAX = 64  # a browser tab's id for a message it is sending
