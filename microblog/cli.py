@@ -1,17 +1,19 @@
-"""The `microblog` command: dev, cluster, serve, worker, jobs, db, seed, translate."""
+"""The `microblog` command: dev, cluster, serve, worker, jobs, db, seed, translate, settings."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
+import textwrap
 import time
-from pathlib import Path
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import click
@@ -21,9 +23,9 @@ from microblog.settings import ROOT, Settings, SettingsError
 log = logging.getLogger("microblog")
 
 
-def setup_logging(level: str = "INFO", fmt: str | None = None) -> None:
-    """Text or JSON lines on stderr (LOG_FORMAT), with request ids, secrets redacted: the
-    configured passwords and SECRET_KEY are masked wherever they appear."""
+def setup_logging(level: str | None = None, fmt: str | None = None) -> None:
+    """Text or JSON lines on stderr (LOG_LEVEL, LOG_FORMAT), with request ids, secrets
+    redacted: the configured passwords and SECRET_KEY are masked wherever they appear."""
     from microblog import logs
 
     try:
@@ -31,7 +33,8 @@ def setup_logging(level: str = "INFO", fmt: str | None = None) -> None:
     except SettingsError:
         settings = None  # the command that loads them reports the error
     logs.setup(
-        level, fmt or (settings.log_format if settings else "text"),
+        level or (settings.log_level if settings else "INFO"),
+        fmt or (settings.log_format if settings else "text"),
         known=(settings.secret_key, settings.mail_password) if settings else (),
         urls=(settings.database_url, settings.redis_url, settings.elasticsearch_url)
         if settings else ())
@@ -47,11 +50,14 @@ def run_async(coro: Any) -> Any:
 
 
 @click.group()
-@click.option("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), show_default=True)
+@click.option("--log-level", default=None, help="default: LOG_LEVEL, else INFO")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="default: LOG_FORMAT, else text")
-def main(log_level: str, log_format: str | None) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None, log_format: str | None) -> None:
     """Microblog: a real-time microblog."""
+    if ctx.invoked_subcommand == "worker":
+        WORKER_SIGNALS.install()  # before anything slow: see StopSignals
     setup_logging(log_level, log_format)
 
 
@@ -70,16 +76,16 @@ def load_settings(require_services: bool = False) -> Settings:
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT")
-@click.option("--access-log/--no-access-log", default=False, envvar="ACCESS_LOG",
-              help="log every request (env ACCESS_LOG=1)")
-def serve(bind: str, access_log: bool) -> None:
+@click.option("--access-log/--no-access-log", default=None,
+              help="log every request (default: ACCESS_LOG, else off)")
+def serve(bind: str, access_log: bool | None) -> None:
     """One production instance (Hypercorn). Needs DATABASE_URL, REDIS_URL and a SECRET_KEY."""
     settings = load_settings(require_services=True)
     try:
         settings.require_production_secret()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    run_async(_serve(settings, bind, access_log))
+    run_async(_serve(settings, bind, settings.access_log if access_log is None else access_log))
 
 
 async def _serve(settings: Settings, bind: str, access_log: bool) -> None:
@@ -130,35 +136,113 @@ def tune_gc() -> None:
                    "peers (default: WORKER_METRICS_BIND, else off)")
 def worker(concurrency: int, metrics_bind: str | None) -> None:
     """The SAQ worker: emails, exports, scheduled posts. Needs the web's SECRET_KEY (it signs
-    the unsubscribe links in emails)."""
-    settings = load_settings(require_services=True)
+    the unsubscribe links in emails). SIGTERM, SIGINT or SIGHUP: it stops taking jobs, gives
+    running ones a grace period, re-queues the rest and exits 0, whenever the signal comes."""
+    signals = WORKER_SIGNALS
+    signals.install()
     try:
-        settings.require_production_secret()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if metrics_bind:
-        settings = settings.with_(worker_metrics_bind=metrics_bind)
-    run_async(_worker(settings, concurrency))
-
-
-async def _worker(settings: Settings, concurrency: int) -> None:
-    from microblog import metrics
-    from microblog.jobs.worker import make_worker
-
-    stop_metrics = None
-    if settings.worker_metrics_bind:
+        settings = load_settings(require_services=True)
         try:
-            stop_metrics = await metrics.serve_worker(settings.worker_metrics_bind,
-                                                      settings.metrics_allowed)
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"worker metrics: {exc}") from exc
-    try:
-        # SAQ's Worker.start installs its own SIGINT/SIGTERM handlers: on either it stops
-        # taking jobs, gives running ones a grace period, re-queues the rest, and returns
-        await make_worker(settings, concurrency).start()
+            settings.require_production_secret()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if metrics_bind:
+            settings = settings.with_(worker_metrics_bind=metrics_bind)
+        if signals.received is None:
+            run_async(_worker(settings, concurrency, signals))
+        if signals.received is not None:
+            log.info("worker stopped (%s)", signal.Signals(signals.received).name)
     finally:
+        signals.ignore()
+
+
+class StopSignals:
+    """SIGTERM, SIGINT and SIGHUP for `microblog worker`, from its first moment to its last.
+
+    SAQ's Worker.start() would install loop handlers of its own, but only while it runs: a
+    signal during start-up (imports, settings, connecting) or after it returned (closing)
+    found the default action and killed the process (-15). These handlers are installed
+    before anything slow and stay: a signal before the loop runs only records itself (the
+    worker then does not start); once the loop runs it also calls `on_signal` there, which
+    stops SAQ; repeated signals change nothing. SIGHUP (a closed terminal) stops it the same
+    way; nothing else in the process catches it, and it is installed last, so a process that
+    catches SIGHUP (SigCgt in /proc/PID/status) handles all three."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # in this order
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._notify: Callable[[], None] | None = None
+
+    def install(self) -> None:
+        for signum in self.SIGNALS:
+            signal.signal(signum, self._handle)
+
+    def attach(self, loop: asyncio.AbstractEventLoop, on_signal: Callable[[], None]) -> None:
+        def notify() -> None:
+            loop.call_soon_threadsafe(on_signal)  # wakes the loop; safe from a handler
+
+        self._notify = notify
+
+    def detach(self) -> None:
+        self._notify = None
+
+    def ignore(self) -> None:
+        """For the process's last moments: Python's finalization resets a Python handler to
+        the default action (killed by the signal), but leaves an ignored signal ignored."""
+        for signum in self.SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+        if self._notify is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                self._notify()
+
+
+WORKER_SIGNALS = StopSignals()
+
+
+async def _worker(settings: Settings, concurrency: int, signals: StopSignals) -> None:
+    from microblog import metrics
+    from microblog.worker import make_worker
+
+    stop = asyncio.Event()
+    signals.attach(asyncio.get_running_loop(), stop.set)
+    stop_metrics = None
+    try:
+        if signals.received is not None:
+            return
+        if settings.worker_metrics_bind:
+            try:
+                stop_metrics = await metrics.serve_worker(settings.worker_metrics_bind,
+                                                          settings.metrics_allowed)
+            except (OSError, ValueError) as exc:
+                raise click.ClickException(f"worker metrics: {exc}") from exc
+        saq_worker = make_worker(settings, concurrency)
+        saq_worker.SIGNALS = []  # the signals stay ours (StopSignals)
+        if not stop.is_set():
+            await _work_until_stopped(saq_worker, stop)
+    finally:
+        signals.detach()
         if stop_metrics is not None:
             await stop_metrics()
+
+
+async def _work_until_stopped(saq_worker: Any, stop: asyncio.Event) -> None:
+    """SAQ's Worker.start() until it returns by itself or `stop` is set; then, like SAQ on a
+    signal: stop taking jobs, give running ones a grace period, re-queue the rest."""
+    working = asyncio.create_task(saq_worker.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not working.done():
+        # `working` was scheduled first, so start() has begun: it replaced its event before
+        # its first await, and this is the event it waits on (even while still starting up)
+        saq_worker.event.set()
+    else:
+        stopping.cancel()
+    await working
 
 
 @main.command()
@@ -166,53 +250,50 @@ async def _worker(settings: Settings, concurrency: int) -> None:
 def dev(bind: str) -> None:
     """Everything for development: embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL
     are set, migrations, the web server and a worker. Ctrl-C stops it all."""
-    from microblog.devservices import EmbeddedPostgres, EmbeddedRedis
+    from microblog import devservices
 
-    settings = Settings.from_env()
-    instance = settings.instance_dir
-    instance.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.setdefault("SECRET_KEY", _dev_secret(instance))
-    env.setdefault("INSTANCE_DIR", str(instance))
-    started: list[Any] = []
-    children: list[subprocess.Popen[bytes]] = []
-
-    def stop_on_sigterm(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # a supervisor's SIGTERM stops everything, like Ctrl-C
-
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    settings = load_settings()
     try:
-        if not settings.database_url:
-            pg = EmbeddedPostgres(instance / "postgres")
-            env["DATABASE_URL"] = pg.start()
-            started.append(pg)
-            click.echo("embedded PostgreSQL ready (data in instance/postgres)")
-        if not settings.redis_url:
-            redis = EmbeddedRedis(instance / "redis")
-            env["REDIS_URL"] = redis.start()
-            started.append(redis)
-            click.echo(f"embedded Redis ready on {env['REDIS_URL']} (data in instance/redis)")
-        _run([sys.executable, "-m", "microblog.cli", "db", "upgrade"], env)
-        command = [sys.executable, "-m", "microblog.cli"]
-        children.append(subprocess.Popen([*command, "serve", "--bind", bind], env=env))  # noqa: S603
-        children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603
-        click.echo(f"Microblog is running on http://{bind} — press Ctrl-C to stop")
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        click.echo("a child process exited; stopping", err=True)
+        # SIGHUP too: the embedded services do not get a closing terminal's hangup
+        with devservices.embedded_services(
+                settings, echo=click.echo,
+                stop_signals=(signal.SIGTERM, signal.SIGHUP)) as env:
+            _run_children(bind, env)
     except KeyboardInterrupt:
-        click.echo("\nstopping…")
+        pass
+    except devservices.DevServicesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("stopped")
+
+
+def _run_children(bind: str, env: dict[str, str]) -> None:
+    """`serve` and `worker` until Ctrl-C (they get it too: they are in the terminal's process
+    group), a signal, or one of them exiting; then each gets SIGTERM and up to 15 s."""
+    from microblog import devservices
+
+    command = [sys.executable, "-m", "microblog.cli"]
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        children["serve"] = subprocess.Popen([*command, "serve", "--bind", bind], env=env)  # noqa: S603
+        children["worker"] = subprocess.Popen([*command, "worker"], env=env)  # noqa: S603
+        click.echo(f"Microblog is running on http://{bind} — press Ctrl-C to stop")
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.2)
+        name, exited = next((n, c) for n, c in children.items() if c.poll() is not None)
+        raise click.ClickException(
+            f"`microblog {name}` exited (code {exited.returncode}); stopping the rest")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for service in reversed(started):
-            service.stop()
+        click.echo("stopping…")
+        with devservices.holding_signals():
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children.values():
+                try:
+                    child.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
 
 
 @main.command()
@@ -232,19 +313,64 @@ def cluster(port: int, instances: int, nginx: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _dev_secret(instance: Path) -> str:
-    """A random secret kept in instance/, so development sessions survive restarts."""
-    path = instance / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+# --- configuration ---------------------------------------------------------------------------
 
 
-def _run(command: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(command, env=env, check=False)  # noqa: S603
-    if result.returncode:
-        raise click.ClickException(f"{' '.join(command[2:])} failed")
+@main.command(name="settings")
+@click.option("--markdown", is_flag=True,
+              help="a Markdown table of the variables, their defaults and descriptions")
+def settings_(markdown: bool) -> None:
+    """Every environment variable the app reads, grouped: what it does, its default and its
+    current value (secrets and passwords in URLs masked)."""
+    from microblog import settings as config
+
+    if markdown:
+        click.echo(_settings_markdown())
+        return
+    try:
+        current: Settings | None = Settings.from_env()
+        error = None
+    except SettingsError as exc:
+        current, error = None, exc
+    environ = dict(os.environ)
+    for group, fields in config.documented():
+        click.echo(f"{group.value}\n{'=' * len(group.value)}")
+        for name, field in fields:
+            variable = config.variable(name)
+            secret = config.is_secret(field)
+            if current is not None:
+                value = getattr(current, name)
+                if name == "secret_key" and current.uses_default_secret:
+                    shown = "the development default"
+                else:
+                    shown = config.masked(config.shown_value(value), secret and value is not None)
+            else:  # as set, since it does not validate
+                raw = environ.get(variable) or None
+                shown = config.masked(raw, secret and raw is not None)
+            click.echo(f"{variable} = {shown}")
+            click.echo(textwrap.fill(field.description or "", width=88, initial_indent="    ",
+                                     subsequent_indent="    "))
+            click.echo(f"    default: {config.shown_default(field)}")
+        click.echo()
+    if error is not None:
+        raise click.ClickException(str(error))
+
+
+def _settings_markdown() -> str:
+    from microblog import settings as config
+
+    lines = []
+    for group, fields in config.documented():
+        lines += [f"**{group.value}**", "", "| Variable | Default | What it does |",
+                  "|---|---|---|"]
+        for name, field in fields:
+            default = config.shown_default(field)
+            if default == config.shown_value(field.get_default(call_default_factory=True)) \
+                    and default not in {"unset", "empty"}:
+                default = f"`{default}`"  # a literal value, not words about one
+            lines.append(f"| `{config.variable(name)}` | {default} | {field.description} |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
 
 
 # --- the job queue, for operators ------------------------------------------------------------
@@ -335,11 +461,11 @@ def jobs_web(bind: str) -> None:
     start while ADMINS is empty. It listens on loopback by default; binding another address
     (e.g. 0.0.0.0) is allowed only because credentials are always required, and Basic
     credentials travel in clear: put it behind HTTPS when it is not on loopback."""
-    from microblog.jobs import admin_web
+    from microblog.web import jobs_admin
 
     settings = load_settings(require_services=True)
     try:
-        admin_web.serve(settings, bind)
+        jobs_admin.serve(settings, bind)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 

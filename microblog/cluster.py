@@ -2,8 +2,9 @@
 
 Several `microblog serve` instances on free loopback ports, one `microblog worker`, and
 Debian's nginx in front of them on one port, all children of this process. Like `microblog
-dev` it starts embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set, keeps a
-random SECRET_KEY in instance/, and applies migrations once before anything serves.
+dev` (the same `devservices.embedded_services`) it starts embedded PostgreSQL and Redis unless
+DATABASE_URL / REDIS_URL are set, keeps a random SECRET_KEY in instance/, applies migrations
+once before anything serves, and stops the embedded services after everything else.
 
 nginx runs in the foreground with its whole state (configuration, pid, logs, temp files)
 under instance/cluster/nginx/, rendered from the same template as docker-compose's
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from microblog import devservices
 from microblog.devservices import free_port
 from microblog.settings import ROOT, Settings
 
@@ -374,29 +376,14 @@ def find_nginx(explicit: str | None) -> str:
 
 def run(settings: Settings, port: int, count: int, nginx: str | None) -> None:
     """The whole cluster in the foreground, until Ctrl-C, SIGTERM or nginx's exit."""
-    from microblog.cli import _dev_secret, _run
-    from microblog.devservices import EmbeddedPostgres, EmbeddedRedis
-
     nginx_binary = find_nginx(nginx)
     if not port_is_free(port):
         raise ClusterError(f"port {port} is in use: choose another with --port")
-    instance_dir = settings.instance_dir
-    directory = instance_dir / "cluster"
+    directory = settings.instance_dir / "cluster"
     directory.mkdir(parents=True, exist_ok=True)
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.setdefault("SECRET_KEY", _dev_secret(instance_dir))
-    env["INSTANCE_DIR"] = str(instance_dir)
-    # links in emails and the Socket.IO origin check: the balancer's URL, by either name
-    env["PUBLIC_URL"] = url
-    origins = [o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
-    env["ALLOWED_ORIGINS"] = ",".join([*origins, f"http://localhost:{port}"])
     raise_open_files_limit()
 
     restart = {"requested": False}
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # a supervisor's SIGTERM stops everything, like Ctrl-C
 
     def on_sighup(signum: int, frame: Any) -> None:
         restart["requested"] = True
@@ -405,30 +392,29 @@ def run(settings: Settings, port: int, count: int, nginx: str | None) -> None:
         requested, restart["requested"] = restart["requested"], False
         return requested
 
-    signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGHUP, on_sighup)
-    started: list[Any] = []
-    cluster = Cluster(port, count, env, directory, nginx_binary)
     try:
-        if not settings.database_url:
-            pg = EmbeddedPostgres(instance_dir / "postgres")
-            env["DATABASE_URL"] = pg.start()
-            started.append(pg)
-            echo("embedded PostgreSQL ready (data in instance/postgres)")
-        if not settings.redis_url:
-            redis = EmbeddedRedis(instance_dir / "redis")
-            env["REDIS_URL"] = redis.start()
-            started.append(redis)
-            echo(f"embedded Redis ready on {env['REDIS_URL']} (data in instance/redis)")
-        _run([sys.executable, "-m", "microblog.cli", "db", "upgrade"], env)
-        echo(f"starting {count} instance(s), a worker and nginx")
-        cluster.start()
-        cluster.describe()
-        cluster.supervise(restart_requested)
+        with devservices.embedded_services(settings, echo=echo) as env:
+            url = f"http://127.0.0.1:{port}"
+            # links in emails and the Socket.IO origin check: the balancer's URL, by either name
+            env["PUBLIC_URL"] = url
+            origins = [o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+            env["ALLOWED_ORIGINS"] = ",".join([*origins, f"http://localhost:{port}"])
+            cluster = Cluster(port, count, env, directory, nginx_binary)
+            try:
+                echo(f"starting {count} instance(s), a worker and nginx")
+                cluster.start()
+                cluster.describe()
+                cluster.supervise(restart_requested)
+            finally:
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                echo("stopping…")
+                with devservices.holding_signals():
+                    cluster.stop()
     except KeyboardInterrupt:
-        echo("\nstopping…")
+        pass
+    except devservices.DevServicesError as exc:
+        raise ClusterError(str(exc)) from exc
     finally:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        cluster.stop()
-        for service in reversed(started):
-            service.stop()
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    echo("stopped")

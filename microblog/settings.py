@@ -1,12 +1,36 @@
-"""One typed Settings object, read from the environment once."""
+"""One typed, immutable Settings object (pydantic-settings), read from the environment once.
+
+Every environment variable is a field below, named like the field in upper case
+(`MAIL_SERVER` → `settings.mail_server`) and documented once, by its Field description;
+`microblog settings` prints them all with their defaults and current values.
+
+Only `Settings.from_env()` reads the environment: `Settings(secret_key=..., ...)` uses the given
+keywords and the defaults, nothing else, so tests and tools build exactly what they ask for.
+
+Parsing rules for variables: an empty value means unset (the default applies), lists are
+comma-separated, booleans accept 1/true/yes/on and 0/false/no/off. A value the app cannot run
+with raises SettingsError naming the variable.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - refused by `microblog serve`
 
@@ -17,134 +41,256 @@ class SettingsError(RuntimeError):
     """The environment describes a configuration the app refuses to run with."""
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class Group(StrEnum):
+    """What a setting is about: `microblog settings` lists them in this order."""
+
+    CORE = "Core and secrets"
+    SERVICES = "Services"
+    MAIL = "Mail"
+    WEB = "Web and security"
+    REALTIME = "Real-time"
+    JOBS = "Jobs"
+    OBSERVABILITY = "Logging and metrics"
+    PATHS = "Paths"
 
 
-def _int(value: str | None, default: int) -> int:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise SettingsError(f"expected an integer, got {value!r}") from exc
+def setting(default: Any = None, *, group: Group, description: str, secret: bool = False,
+            shown_default: str | None = None, **kwargs: Any) -> Any:
+    """A field with its documentation: the group it belongs to, what it does, and whether its
+    value is a secret (`microblog settings` masks it). `shown_default` describes a default
+    that is computed rather than fixed."""
+    extra: dict[str, Any] = {"group": group.value, "secret": secret}
+    if secret:
+        kwargs["repr"] = False  # never in a log line that prints the settings
+    if shown_default is not None:
+        extra["shown_default"] = shown_default
+    if "default_factory" in kwargs:
+        return Field(description=description, json_schema_extra=extra, **kwargs)
+    return Field(default, description=description, json_schema_extra=extra, **kwargs)
 
 
-def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str:
-    if value is None or value.strip() == "":
-        return choices[0]
-    if value.strip().lower() not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value.strip().lower()
+def _comma_list(value: Any) -> Any:
+    """`a, b,,c` → ("a", "b", "c"); tuples and lists (direct construction) pass through."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
 
 
-def _seconds(name: str, value: str | None, default: float, maximum: float) -> float:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        seconds = float(value)
-    except ValueError as exc:
-        raise SettingsError(f"{name}: expected a number of seconds, got {value!r}") from exc
-    if not 0 <= seconds <= maximum:
-        raise SettingsError(f"{name} must be between 0 and {maximum:g} seconds")
-    return seconds
+# A comma-separated variable: NoDecode stops pydantic-settings from reading it as JSON
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 
 
-def _networks(name: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    """Comma-separated IPs or CIDRs, checked now so a typo fails at start, not at a scrape."""
-    if value is None or value.strip() == "":
-        return default
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    for item in items:
+def _stripped_lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _stripped_upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Flag = Annotated[bool, BeforeValidator(_stripped_lower)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+        env_ignore_empty=True,
+    )
+
+    # --- core and secrets -------------------------------------------------------------------
+    secret_key: str = setting(
+        DEFAULT_SECRET, group=Group.CORE, secret=True,
+        description="Signs session cookies, CSRF tokens and the unsubscribe links in emails. "
+                    "`microblog serve` and `microblog worker` refuse the development default "
+                    "and anything shorter than 16 characters; `microblog dev` and `microblog "
+                    "cluster` keep a random one in INSTANCE_DIR/secret_key.")
+    public_url: str = setting(
+        "http://127.0.0.1:5000", group=Group.CORE,
+        description="Where people reach the site (scheme://host[:port]; a trailing slash is "
+                    "dropped): links in emails, and the origin allowed to open sockets.")
+
+    # --- services ---------------------------------------------------------------------------
+    database_url: str | None = setting(
+        group=Group.SERVICES,
+        description="PostgreSQL, e.g. postgres://user:password@host:5432/microblog. Required by "
+                    "`serve` and `worker`; when unset, `microblog dev` and `microblog cluster` "
+                    "start an embedded PostgreSQL with its data in INSTANCE_DIR/postgres.")
+    db_pool_max: int = setting(
+        20, group=Group.SERVICES, ge=1,
+        description="Most PostgreSQL connections one `microblog serve` process opens.")
+    redis_url: str | None = setting(
+        group=Group.SERVICES,
+        description="Redis, e.g. redis://host:6379/0: the Socket.IO channel between instances, "
+                    "the job queue, presence, rate limits. Required by `serve` and `worker`; "
+                    "when unset, `microblog dev` and `microblog cluster` start an embedded "
+                    "redis-server with its data in INSTANCE_DIR/redis.")
+    redis_namespace: str = setting(
+        "microblog", group=Group.SERVICES, min_length=1,
+        description="Prefix of every Redis key, of the job queue and of the Socket.IO channel, "
+                    "so several deployments (or test runs) can share one Redis.")
+    elasticsearch_url: str | None = setting(
+        group=Group.SERVICES,
+        description="Elasticsearch, reserved for full-text search (docker-compose runs one); "
+                    "the app does not use it yet.")
+
+    # --- mail -------------------------------------------------------------------------------
+    mail_server: str | None = setting(
+        group=Group.MAIL,
+        description="SMTP host every email goes through (always from a job). When unset, "
+                    "emails are written to INSTANCE_DIR/outbox/*.eml and logged.")
+    mail_port: int = setting(25, group=Group.MAIL, ge=1, le=65535,
+                             description="SMTP port.")
+    mail_username: str | None = setting(
+        group=Group.MAIL, description="SMTP user name, when the server wants a login.")
+    mail_password: str | None = setting(
+        group=Group.MAIL, secret=True, description="SMTP password, with MAIL_USERNAME.")
+    mail_use_tls: Flag = setting(
+        False, group=Group.MAIL,
+        description="Upgrade the SMTP connection with STARTTLS (1/true/yes/on).")
+    mail_sender: str = setting(
+        "Microblog <no-reply@microblog.local>", group=Group.MAIL,
+        description="The From address of every email.")
+
+    # --- web and security -------------------------------------------------------------------
+    cookie_secure: Flag = setting(
+        False, group=Group.WEB, shown_default="on when PUBLIC_URL is https://",
+        description="Send the login cookie over HTTPS only (1/true/yes/on, 0/false/no/off).")
+    admins: CommaList = setting(
+        (), group=Group.WEB,
+        description="Comma-separated usernames allowed into the operator tools "
+                    "(`microblog jobs web`, SAQ's web UI).")
+    shutdown_delay: float = setting(
+        0.0, group=Group.WEB, ge=0, le=2,
+        description="Seconds (0 to 2) a SIGTERMed `microblog serve` keeps accepting while "
+                    "/readyz answers 503, for load balancers that poll readiness; 0 stops "
+                    "accepting at once (nginx retries elsewhere).")
+
+    # --- real-time --------------------------------------------------------------------------
+    allowed_origins: CommaList = setting(
+        (), group=Group.REALTIME,
+        description="Comma-separated origins, besides PUBLIC_URL's, allowed to open Socket.IO "
+                    "connections (e.g. the same site by IP).")
+
+    # --- jobs -------------------------------------------------------------------------------
+    message_digest_delay: int = setting(
+        900, group=Group.JOBS, ge=0,
+        description="Seconds a private message stays unread before the recipient's digest "
+                    "email announces it.")
+    worker_sweep_interval: int = setting(
+        10, group=Group.JOBS, ge=1,
+        description="How often (seconds) a worker looks for jobs whose worker died and "
+                    "re-queues them (SAQ's sweep).")
+
+    # --- logging and metrics ----------------------------------------------------------------
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                         BeforeValidator(_stripped_upper)] = setting(
+        "INFO", group=Group.OBSERVABILITY,
+        description="The least severe log level written: DEBUG, INFO, WARNING, ERROR or "
+                    "CRITICAL (`microblog --log-level` overrides it).")
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_stripped_lower)] = setting(
+        "text", group=Group.OBSERVABILITY,
+        description="Log lines as `text` (for people) or `json` (one object per line, for "
+                    "log collectors); `microblog --log-format` overrides it.")
+    access_log: Flag = setting(
+        False, group=Group.OBSERVABILITY,
+        description="Log every request `microblog serve` answers (`--access-log` overrides).")
+    metrics_allowed: CommaList = setting(
+        ("127.0.0.1/32", "::1/128"), group=Group.OBSERVABILITY,
+        description="Comma-separated IPs or CIDRs allowed to read /metrics. This is the TCP "
+                    "peer, so behind a proxy it is the proxy (nginx never serves /metrics).")
+    worker_metrics_bind: str | None = setting(
+        group=Group.OBSERVABILITY,
+        description="HOST:PORT where `microblog worker` serves /metrics (`--metrics-bind` "
+                    "overrides); unset, the worker serves none.")
+
+    # --- paths ------------------------------------------------------------------------------
+    instance_dir: Path = setting(
+        group=Group.PATHS, default_factory=lambda: ROOT / "instance",
+        shown_default="instance/ in the source tree",
+        description="Writable directory for the mail outbox, export files, the development "
+                    "secret and the embedded services' data.")
+
+    # the languages the translation catalogs cover: part of the code, not of the environment
+    languages: ClassVar[tuple[str, ...]] = ("en", "es", "zh")
+
+    def __init__(self, **values: Any) -> None:
         try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: {item!r} is not an IP address or CIDR") from exc
-    return items
-
-
-@dataclass(frozen=True)
-class Settings:
-    secret_key: str = DEFAULT_SECRET
-    database_url: str | None = None
-    redis_url: str | None = None
-    elasticsearch_url: str | None = None
-    mail_server: str | None = None
-    mail_port: int = 25
-    mail_username: str | None = None
-    mail_password: str | None = None
-    mail_use_tls: bool = False
-    mail_sender: str = "Microblog <no-reply@microblog.local>"
-    public_url: str = "http://127.0.0.1:5000"
-    instance_dir: Path = field(default_factory=lambda: ROOT / "instance")
-    posts_per_page: int = 25
-    languages: tuple[str, ...] = ("en", "es", "zh")
-    # Socket.IO origin check: the public URL's origin is always allowed.
-    allowed_origins: tuple[str, ...] = ()
-    cookie_secure: bool = False
-    # Tests turn CSRF off only in the tests that say so; it is on by default.
-    csrf_enabled: bool = True
-    db_pool_max: int = 20
-    # prefixes every Redis key, the job queue and the Socket.IO channel, so
-    # deployments (and test runs) can share one Redis
-    redis_namespace: str = "microblog"
-    # usernames allowed into operator tools (the SAQ web UI)
-    admins: tuple[str, ...] = ()
-    # unread private messages older than this (seconds) are announced in one digest email
-    message_digest_delay: int = 900
-    # how often (seconds) a worker looks for jobs whose worker died (SAQ's sweep)
-    worker_sweep_interval: int = 10
-    # log lines as `text` (for people) or `json` (one object per line, for collectors)
-    log_format: str = "text"
-    # seconds a SIGTERMed `serve` keeps accepting while /readyz answers 503, for load
-    # balancers that poll readiness; 0 stops accepting at once (nginx retries elsewhere)
-    shutdown_delay: float = 0.0
-    # peers (IPs/CIDRs) allowed to read /metrics: the TCP peer, so behind a proxy the proxy
-    metrics_allowed: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
-    # HOST:PORT where `microblog worker` serves /metrics; None: no endpoint
-    worker_metrics_bind: str | None = None
-    testing: bool = False
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = dict(os.environ if env is None else env)
-        public_url = e.get("PUBLIC_URL") or cls.public_url
-        origins = tuple(o.strip() for o in e.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
-        return cls(
-            secret_key=e.get("SECRET_KEY") or DEFAULT_SECRET,
-            database_url=e.get("DATABASE_URL") or None,
-            redis_url=e.get("REDIS_URL") or None,
-            elasticsearch_url=e.get("ELASTICSEARCH_URL") or None,
-            mail_server=e.get("MAIL_SERVER") or None,
-            mail_port=_int(e.get("MAIL_PORT"), 25),
-            mail_username=e.get("MAIL_USERNAME") or None,
-            mail_password=e.get("MAIL_PASSWORD") or None,
-            mail_use_tls=_bool(e.get("MAIL_USE_TLS")),
-            mail_sender=e.get("MAIL_SENDER") or cls.mail_sender,
-            public_url=public_url.rstrip("/"),
-            instance_dir=Path(e.get("INSTANCE_DIR") or ROOT / "instance"),
-            allowed_origins=origins,
-            cookie_secure=_bool(e.get("COOKIE_SECURE"), public_url.startswith("https://")),
-            db_pool_max=_int(e.get("DB_POOL_MAX"), 20),
-            redis_namespace=e.get("REDIS_NAMESPACE") or cls.redis_namespace,
-            admins=tuple(a.strip() for a in e.get("ADMINS", "").split(",") if a.strip()),
-            message_digest_delay=_int(e.get("MESSAGE_DIGEST_DELAY"), 900),
-            worker_sweep_interval=_int(e.get("WORKER_SWEEP_INTERVAL"), 10),
-            log_format=_choice("LOG_FORMAT", e.get("LOG_FORMAT"), ("text", "json")),
-            shutdown_delay=_seconds("SHUTDOWN_DELAY", e.get("SHUTDOWN_DELAY"), 0.0, 2.0),
-            metrics_allowed=_networks("METRICS_ALLOWED", e.get("METRICS_ALLOWED"),
-                                      cls.metrics_allowed),
-            worker_metrics_bind=e.get("WORKER_METRICS_BIND") or None,
-        )
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Construction uses its keywords and the defaults, never the process environment:
+        `from_env` is the one place that reads variables."""
+        return (init_settings,)
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment (or `env`, a mapping of variables) describes."""
+        source = EnvSettingsSource(cls, case_sensitive=False, env_ignore_empty=True)
+        variables = os.environ if env is None else env
+        # empty (or blank) means unset
+        source.env_vars = {name.lower(): value for name, value in variables.items()
+                           if value.strip()}
+        return cls(**source())
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, validated like a construction."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**{**values, **changes})
+
+    # --- validation -------------------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cookie_secure_follows_public_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("cookie_secure") is None:
+            public_url = str(data.get("public_url") or cls.model_fields["public_url"].default)
+            data = {**data, "cookie_secure": public_url.strip().lower().startswith("https://")}
+        return data
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("expected an http:// or https:// URL such as https://example.com")
+        return value
+
+    @field_validator("metrics_allowed")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Checked now, so a typo fails at start rather than at a scrape."""
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+        return value
+
+    # --- derived values ---------------------------------------------------------------------
 
     @property
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET
+
+    @property
+    def socketio_channel(self) -> str:
+        """The Redis pub/sub channel every instance and worker emits Socket.IO events on."""
+        return f"{self.redis_namespace}:socketio"
+
+    @property
+    def queue_name(self) -> str:
+        """The SAQ queue's name."""
+        return f"{self.redis_namespace}:jobs"
 
     @property
     def outbox_dir(self) -> Path:
@@ -160,6 +306,8 @@ class Settings:
         origins = {f"{parts.scheme}://{parts.netloc}", *self.allowed_origins}
         return sorted(origins)
 
+    # --- what commands require --------------------------------------------------------------
+
     def require_services(self) -> None:
         """`microblog serve` and `worker` never start embedded services."""
         missing = [n for n, v in (("DATABASE_URL", self.database_url),
@@ -173,3 +321,78 @@ class Settings:
                 "SECRET_KEY is unset, the development default, or shorter than 16 characters; "
                 "refusing to serve"
             )
+
+
+# --- documentation ---------------------------------------------------------------------------
+
+
+def variable(name: str) -> str:
+    """The environment variable of a field."""
+    return name.upper()
+
+
+def is_secret(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("secret"))
+
+
+def group_of(field: FieldInfo) -> Group:
+    extra = field.json_schema_extra
+    assert isinstance(extra, dict), "every setting is declared with setting()"
+    return Group(str(extra["group"]))
+
+
+def shown_default(field: FieldInfo) -> str:
+    """The default as `microblog settings` and the README show it."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("shown_default"), str):
+        return str(extra["shown_default"])
+    return shown_value(field.get_default(call_default_factory=True))
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(value) if value else "empty"
+    return str(value)
+
+
+def masked(url_or_value: str | None, secret: bool) -> str:
+    """A value fit to print: secrets as ****, passwords inside URLs as ****."""
+    if url_or_value is None:
+        return "unset"
+    if secret:
+        return "****"
+    parts = urlsplit(url_or_value)
+    if "://" in url_or_value and parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+        return parts._replace(netloc=netloc).geturl()
+    return url_or_value
+
+
+def documented() -> list[tuple[Group, list[tuple[str, FieldInfo]]]]:
+    """Every field, grouped and in declaration order."""
+    groups: dict[Group, list[tuple[str, FieldInfo]]] = {group: [] for group in Group}
+    for name, field in Settings.model_fields.items():
+        groups[group_of(field)].append((name, field))
+    return [(group, fields) for group, fields in groups.items() if fields]
+
+
+def _explain(exc: ValidationError) -> str:
+    """ValidationError → one line per problem, each naming the variable (never echoing a
+    secret)."""
+    fields = Settings.model_fields
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        if name not in fields:
+            problems.append(f"{name or 'settings'}: "
+                            + ("not a setting" if error["type"] == "extra_forbidden" else message))
+            continue
+        got = "" if is_secret(fields[name]) else f" (got {error.get('input')!r})"
+        problems.append(f"{variable(name)}: {message}{got}")
+    return "; ".join(problems)
