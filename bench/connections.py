@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import os
 import resource
-import signal
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -39,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
-    Server,
-    add_json_option,
+    Phases,
+    add_common_options,
     bench_environment,
     bench_main,
     cpu_seconds,
@@ -48,26 +46,24 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     log,
     open_fds,
     percentile,
-    py_spy_executable,
+    profiled,
     raise_nofile_limit,
+    require_py_spy,
     rss_kb,
     serve,
-    start_py_spy,
-    summarise_collapsed,
     target,
-    terminate,
     write_result,
 )
-from bench.swarm import ClientSpec, Swarm, WorkerReady  # noqa: E402
+from bench.swarm import ClientSpec, add_swarm_options, open_swarm  # noqa: E402
 
 TARGET_KB_PER_CONNECTION = 60.0
 
 # Where the server's event loop spends a connection storm: the first rule that matches a stack.
-CONNECT_PHASES: list[tuple[str, tuple[str, ...]]] = [
-    ("connect handler: authenticate (API token -> user)", ("realtime/server.py", "authenticate")),
-    ("connect handler: followed_ids", ("realtime/server.py", "followed_ids")),
-    ("connect handler: presence (Redis)", ("realtime/server.py", "presence")),
-    ("connect handler: other", ("realtime/server.py", "connect")),
+CONNECT_PHASES: Phases = [
+    ("connect handler: authenticate (API token -> user)", ("web/sockets.py", "authenticate")),
+    ("connect handler: followed_ids", ("web/sockets.py", "followed_ids")),
+    ("connect handler: presence (Redis)", ("web/sockets.py", "presence")),
+    ("connect handler: other", ("web/sockets.py", "connect")),
     ("personal hub: replay at connect", ("realtime/personal.py",)),
     ("python-socketio (namespace connect, rooms)", ("socketio/",)),
     ("python-engineio (handshake, socket loops)", ("engineio/",)),
@@ -81,27 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=0,
                         help="spread the connections over this many users (default: one user "
                              "per connection)")
-    parser.add_argument("--client-procs", type=int, default=4,
-                        help="worker processes holding the clients")
     parser.add_argument("--warmup", type=int, default=100,
                         help="connections opened (and kept) before the reference RSS reading")
     parser.add_argument("--hold", type=float, default=10.0,
                         help="seconds the connections stay idle before the final reading")
-    parser.add_argument("--connect-concurrency", type=int, default=25,
-                        help="connections being opened at once, per client process")
-    parser.add_argument("--client", choices=("socketio", "raw"), default="socketio",
-                        help="socketio: python-socketio AsyncClient; raw: a minimal Engine.IO 4 "
-                             "client on aiohttp (same wire protocol, lighter client processes)")
-    parser.add_argument("--serve-command", default=None,
-                        help="run the instance with this command instead of .venv/bin/microblog "
-                             "(A/B experiments); 'serve --bind HOST:PORT' is appended")
-    parser.add_argument("--profile-dir", type=Path, default=None,
-                        help="sample the server with py-spy while the connections are opened "
-                             "and summarise where its time goes; collapsed stacks are written "
-                             "here (the connect figures are then somewhat slower)")
-    parser.add_argument("--embedded", action="store_true",
-                        help="always start embedded PostgreSQL and Redis")
-    add_json_option(parser)
+    add_swarm_options(parser)
+    add_common_options(parser, profile="the server while the connections are opened")
     args = parser.parse_args(argv)
     if args.connections < 2 or not 0 <= args.warmup < args.connections:
         parser.error("need --connections >= 2 and 0 <= --warmup < --connections")
@@ -116,25 +97,6 @@ def settle_rss(pid: int, seconds: float) -> int:
     return rss_kb(pid)
 
 
-def open_swarm(stack: ExitStack, specs: list[ClientSpec], procs: int, args: argparse.Namespace,
-               nofile: int, label: str) -> tuple[Swarm, list[WorkerReady], float]:
-    started = time.monotonic()
-    swarm = Swarm(specs, procs, args.connect_concurrency, nofile=nofile,
-                  client_kind=args.client)
-    stack.callback(swarm.close, 60.0)
-    ready = swarm.wait_ready(timeout=120 + len(specs) / 20)
-    connected = sum(r.connected for r in ready)
-    if connected < len(specs):
-        errors = [e for r in ready for e in r.errors]
-        raise BenchError(f"{label}: only {connected}/{len(specs)} clients connected; "
-                         f"e.g. {errors[:3]}")
-    # from the first connection attempt to the last connection established, across workers
-    seconds = (max(r.last_ns for r in ready) - min(r.first_ns for r in ready)) / 1e9
-    log(f"{label}: {connected} connections in {seconds:.1f}s "
-        f"(workers started in {time.monotonic() - started - seconds:.1f}s)")
-    return swarm, ready, seconds
-
-
 def run(args: argparse.Namespace) -> int:
     previous = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     soft, hard = raise_nofile_limit(args.connections + 4096)
@@ -143,16 +105,15 @@ def run(args: argparse.Namespace) -> int:
                          f"{args.connections} connections; raise the hard limit (ulimit -Hn)")
     log(f"RLIMIT_NOFILE soft limit {previous} -> {soft} (hard {hard}); the server and client "
         "workers inherit it")
+    require_py_spy(args.profile_dir)
     users_count = args.users or args.connections
     with ExitStack() as stack:
         bench = bench_environment(stack, "conns", args.embedded)
-        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
         started = time.monotonic()
-        users = asyncio.run(insert_users(database_url, users_count, "conn"))
+        users = asyncio.run(insert_users(bench.database_url, users_count, "conn"))
         log(f"inserted {len(users)} users with API tokens in {time.monotonic() - started:.1f}s")
 
-        command = args.serve_command.split() if args.serve_command else None
-        server: Server = stack.enter_context(serve(env, tmp, command=command))
+        server = serve(stack, bench, "serve", args.serve_command)
         pid = server.process.pid
         log(f"server ready at {server.url} (pid {pid})")
         specs = [ClientSpec(server.url, users[i % len(users)].token, 0)
@@ -169,30 +130,12 @@ def run(args: argparse.Namespace) -> int:
         log(f"RSS: ready {rss_ready} KiB, after {len(warm_specs)} warm-up connections "
             f"{rss_warm} KiB")
 
-        spy = profile_out = None
-        if args.profile_dir:
-            executable = py_spy_executable()
-            if executable is None:
-                raise BenchError("--profile-dir needs py-spy (.venv/bin/pip install py-spy)")
-            args.profile_dir.mkdir(parents=True, exist_ok=True)
-            profile_out = args.profile_dir / f"connections-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-            spy = start_py_spy(executable, pid, 600, profile_out)
-            stack.callback(terminate, spy)
-            time.sleep(0.5)  # let py-spy attach
+        profiles: list[str] = []
         cpu_before = cpu_seconds(pid)
-        swarm, ready, seconds = open_swarm(stack, main_specs, args.client_procs, args, soft,
-                                           "connections")
+        with profiled(args.profile_dir, pid, "connections", CONNECT_PHASES, profiles):
+            swarm, ready, seconds = open_swarm(stack, main_specs, args.client_procs, args, soft,
+                                               "connections")
         cpu_connect = cpu_seconds(pid) - cpu_before
-        profile_report = ""
-        if spy is not None and profile_out is not None:
-            spy.send_signal(signal.SIGINT)  # stop sampling now; py-spy still writes the file
-            try:
-                spy.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                terminate(spy)
-            profile_report = (f"\nprofile of the server while connecting ({profile_out}):\n"
-                              + (summarise_collapsed(profile_out, CONNECT_PHASES)
-                                 if profile_out.exists() else "  (py-spy wrote nothing)"))
         rss_connected = rss_kb(pid)
         peak = rss_connected
         deadline = time.monotonic() + args.hold
@@ -222,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
               f"RLIMIT_NOFILE {previous} -> {soft}")
         if args.serve_command:
             print(f"server run with: {args.serve_command}")
-        for note in svc.description:
+        for note in bench.services.description:
             print(f"      {note}")
         print()
         rows = [
@@ -269,16 +212,11 @@ def run(args: argparse.Namespace) -> int:
                    still == args.connections)],
             f"{args.connections:,} connections, {per_conn:.1f} KiB each, "
             f"{1000 * cpu_connect / measured:.1f} ms server CPU each")
-        if profile_report:
+        if profiles:
             print("  (py-spy was sampling the server while it accepted the connections)")
-            print(profile_report)
+            print("\n".join(profiles))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return bench_main(lambda: run(args))
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(run, parse_args))

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import os
 import resource
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -45,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 from bench.common import (  # noqa: E402 - after the sys.path line above
     CLK_TCK,
     BenchError,
-    Server,
-    add_json_option,
+    Phases,
+    add_common_options,
     bench_environment,
     bench_main,
     cpu_delta_by_name,
@@ -57,16 +56,15 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     log,
     machine_cpu,
     percentile,
-    py_spy_executable,
+    profiled,
     raise_nofile_limit,
+    require_py_spy,
     serve,
-    start_py_spy,
-    summarise_collapsed,
     target,
-    terminate,
     write_result,
 )
-from bench.swarm import ClientSpec, Receipts, Swarm  # noqa: E402
+from bench.swarm import ClientSpec, Receipts, Swarm, add_swarm_options, open_swarm  # noqa: E402
+from microblog.testing import Server  # noqa: E402
 
 TARGET_ONE_P99_MS = 150.0
 TARGET_SUSTAINED_P99_MS = 250.0
@@ -80,26 +78,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=2, help="`microblog serve` processes")
     parser.add_argument("--rate", type=float, default=10.0, help="posts per second in (b)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of posting in (b)")
-    parser.add_argument("--client-procs", type=int, default=4,
-                        help="worker processes holding the clients")
-    parser.add_argument("--connect-concurrency", type=int, default=25,
-                        help="connections being opened at once, per client process")
     parser.add_argument("--drain-timeout", type=float, default=30.0,
                         help="seconds to wait for the last deliveries after a phase")
-    parser.add_argument("--client", choices=("socketio", "raw"), default="socketio",
-                        help="socketio: python-socketio AsyncClient; raw: a minimal Engine.IO 4 "
-                             "client on aiohttp (much cheaper per message, to tell client cost "
-                             "from server cost)")
-    parser.add_argument("--serve-command", default=None,
-                        help="run the instances with this command instead of .venv/bin/microblog "
-                             "(e.g. '.venv/bin/python /tmp/patched.py', for A/B experiments); "
-                             "'serve --bind HOST:PORT' is appended")
-    parser.add_argument("--embedded", action="store_true",
-                        help="always start embedded PostgreSQL and Redis")
-    parser.add_argument("--profile-dir", type=Path, default=None,
-                        help="add a phase that repeats (b) under py-spy and summarise it; "
-                             "collapsed stacks (speedscope.app opens them) are written here")
-    add_json_option(parser)
+    add_swarm_options(parser)
+    add_common_options(parser, profile="every instance in an extra phase that repeats (b)")
     args = parser.parse_args(argv)
     if args.followers < 1 or not 1 <= args.connected <= args.followers:
         parser.error("need --followers >= 1 and 1 <= --connected <= --followers")
@@ -281,7 +263,7 @@ def run_phase(name: str, server: Server, token: str, swarm: Swarm, meter: CpuMet
 
 
 # Where a sample of the event loop thread goes: the first rule whose needles are all on it.
-FANOUT_PHASES: list[tuple[str, tuple[str, ...]]] = [
+FANOUT_PHASES: Phases = [
     ("fan-out: local emit (socketio AsyncManager.emit, task per socket)",
      ("async_manager.py", "emit")),
     # the per-recipient tasks AsyncManager.emit creates run as their own task roots
@@ -303,38 +285,16 @@ FANOUT_PHASES: list[tuple[str, tuple[str, ...]]] = [
 
 
 def profiled_phase(args: argparse.Namespace, servers: list[Server], token: str, swarm: Swarm,
-                   meter: CpuMeter, clients: int, stack: ExitStack) -> tuple[PhaseResult, str]:
-    executable = py_spy_executable()
-    if executable is None:
-        raise BenchError("--profile-dir needs py-spy (.venv/bin/pip install py-spy)")
-    args.profile_dir.mkdir(parents=True, exist_ok=True)
+                   meter: CpuMeter, clients: int) -> tuple[PhaseResult, list[str]]:
     seconds = int(min(args.duration, 20))
-    count = max(1, int(args.rate * seconds))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    spies = []
-    for n, server in enumerate(servers):
-        out = args.profile_dir / f"fanout-{chr(65 + n)}-{stamp}.txt"
-        # sample a little longer than the posting, to include the tail of the fan-out
-        spy = start_py_spy(executable, server.process.pid, seconds + 2, out)
-        stack.callback(terminate, spy)
-        spies.append((chr(65 + n), spy, out))
-    time.sleep(0.5)  # let py-spy attach
-    result = run_phase("profiled", servers[0], token, swarm, meter, clients, count, args.rate,
-                       args.drain_timeout)
-    report = []
-    for name, spy, out in spies:
-        try:
-            _, err = spy.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            terminate(spy)
-            err = b"py-spy did not stop in time"
-        if out.exists():
-            report.append(f"\nprofile of instance {name} ({out}):\n"
-                          f"{summarise_collapsed(out, FANOUT_PHASES)}")
-        else:
-            report.append(f"\npy-spy wrote no profile for {name}: "
-                          f"{err.decode(errors='replace')[-500:]}")
-    return result, "\n".join(report)
+    profiles: list[str] = []
+    with ExitStack() as spies:
+        for n, server in enumerate(servers):
+            spies.enter_context(profiled(args.profile_dir, server.process.pid,
+                                         f"fanout-{chr(65 + n)}", FANOUT_PHASES, profiles))
+        result = run_phase("profiled", servers[0], token, swarm, meter, clients,
+                           max(1, int(args.rate * seconds)), args.rate, args.drain_timeout)
+    return result, profiles
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -442,40 +402,27 @@ def run(args: argparse.Namespace) -> int:
                                     * 2 + 4096)
     log(f"RLIMIT_NOFILE soft limit {previous} -> {soft} (hard {hard}); servers and client "
         "workers inherit it")
+    require_py_spy(args.profile_dir)
     with ExitStack() as stack:
         bench = bench_environment(stack, "fanout", args.embedded)
-        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
-
         started = time.monotonic()
-        users = asyncio.run(insert_users(database_url, args.followers + 1, "fan",
+        users = asyncio.run(insert_users(bench.database_url, args.followers + 1, "fan",
                                          with_tokens=args.connected + 1))
         author, followers = users[0], users[1:]
-        asyncio.run(insert_follows(database_url, [(f.id, author.id) for f in followers]))
+        asyncio.run(insert_follows(bench.database_url, [(f.id, author.id) for f in followers]))
         log(f"inserted 1 author + {len(followers)} followers, {args.connected + 1} tokens "
             f"in {time.monotonic() - started:.1f}s")
 
-        servers: list[Server] = []
-        for n in range(args.instances):
-            log_dir = tmp / f"instance-{chr(65 + n)}"
-            log_dir.mkdir()
-            command = args.serve_command.split() if args.serve_command else None
-            servers.append(stack.enter_context(serve(env, log_dir, command=command)))
+        servers = [serve(stack, bench, f"instance-{chr(65 + n)}", args.serve_command)
+                   for n in range(args.instances)]
         log("servers: " + ", ".join(f"{chr(65 + n)} {s.url} (pid {s.process.pid})"
                                     for n, s in enumerate(servers)))
 
         specs = [ClientSpec(servers[i % args.instances].url, f.token, i % args.instances)
                  for i, f in enumerate(followers[:args.connected])]
         log(f"connecting {len(specs)} clients from {args.client_procs} processes…")
-        swarm = Swarm(specs, args.client_procs, args.connect_concurrency, nofile=soft,
-                      client_kind=args.client)
-        stack.callback(swarm.close)
-        ready = swarm.wait_ready(timeout=120 + len(specs) / 20)
-        connected = sum(r.connected for r in ready)
-        connect_s = (max(r.last_ns for r in ready) - min(r.first_ns for r in ready)) / 1e9
-        if connected < len(specs):
-            errors = [e for r in ready for e in r.errors]
-            raise BenchError(f"only {connected}/{len(specs)} clients connected; e.g. {errors[:3]}")
-        log(f"{connected} clients connected in {connect_s:.1f}s")
+        swarm, _, connect_s = open_swarm(stack, specs, args.client_procs, args, soft, "clients")
+        connected = len(specs)
         for server in servers:
             if server.process.poll() is not None:
                 raise BenchError(f"a server exited:\n{server.log_tail()}")
@@ -492,11 +439,12 @@ def run(args: argparse.Namespace) -> int:
         count = int(round(args.rate * args.duration))
         sustained = run_phase("(b) sustained", servers[0], author.token, swarm, meter,
                               connected, count, args.rate, args.drain_timeout)
-        profiled, profile_report = None, ""
+        sampled: PhaseResult | None = None
+        profiles: list[str] = []
         if args.profile_dir:
             time.sleep(2.0)
-            profiled, profile_report = profiled_phase(args, servers, author.token, swarm, meter,
-                                                      connected, stack)
+            sampled, profiles = profiled_phase(args, servers, author.token, swarm, meter,
+                                               connected)
         for server in servers:
             if server.process.poll() is not None:
                 raise BenchError(f"a server exited during the run:\n{server.log_tail()}")
@@ -516,23 +464,18 @@ def run(args: argparse.Namespace) -> int:
         print("clock: time.monotonic_ns() in every process (CLOCK_MONOTONIC, system-wide on "
               "Linux); latency = client receipt - just before the POST was sent")
         print("note: servers, client workers, PostgreSQL and Redis all share this machine's CPUs")
-        for note in svc.description:
+        for note in bench.services.description:
             print(f"      {note}")
         print_phase(one, args.instances, TARGET_ONE_P99_MS)
         print_phase(sustained, args.instances, TARGET_SUSTAINED_P99_MS)
         write_json(args, connected, connect_s, [(one, TARGET_ONE_P99_MS),
                                                 (sustained, TARGET_SUSTAINED_P99_MS)])
-        if profiled is not None:
-            print_phase(profiled, args.instances, None)
+        if sampled is not None:
+            print_phase(sampled, args.instances, None)
             print("  (py-spy was sampling every instance: these latencies are inflated)")
-            print(profile_report)
+            print("\n".join(profiles))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return bench_main(lambda: run(args))
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(run, parse_args))

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -26,31 +25,27 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/pages.py`
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
     BenchError,
-    Server,
+    Phases,
     WrkResult,
-    add_json_option,
-    asyncpg_dsn,
+    add_common_options,
     bench_environment,
     bench_main,
+    database,
     log,
-    login,
-    microblog_cli,
-    py_spy_executable,
+    profiled,
+    require_py_spy,
     run_wrk,
     serve,
-    start_py_spy,
-    summarise_collapsed,
     target,
-    terminate,
     write_result,
 )
+from microblog.testing import Server, login_cookie, run_cli  # noqa: E402
 
 PASSWORD = "password"  # noqa: S105 - `microblog seed` gives every user this password
 TARGET_HOME_RPS = 800.0  # issue 1: home timeline >= 800 requests/s with p99 < 100 ms
@@ -83,12 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--follows", type=int, default=50)
-    parser.add_argument("--embedded", action="store_true",
-                        help="always start embedded PostgreSQL and Redis")
-    parser.add_argument("--profile-dir", type=Path, default=None,
-                        help="sample the server with py-spy during each measured run and "
-                             "write collapsed stacks (speedscope.app opens them) here")
-    add_json_option(parser)
+    add_common_options(parser, profile="the server during each measured run")
     args = parser.parse_args(argv)
     args.pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     unknown = [p for p in args.pages if p not in PAGES]
@@ -101,16 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def pick_user(database_url: str) -> tuple[str, int]:
     """The seeded user whose home timeline has the most posts from followed users."""
-    conn = await asyncio.wait_for(asyncpg.connect(asyncpg_dsn(database_url)), 15)
-    try:
+    async with database(database_url) as conn:
         row = await conn.fetchrow(
             "SELECT u.username, count(p.id) AS n FROM users u "
             "JOIN follows f ON f.follower_id = u.id JOIN posts p ON p.author_id = f.followed_id "
             "GROUP BY u.id, u.username ORDER BY n DESC, u.id LIMIT 1")
         if row is None:  # no follows at all: any user will do
             row = await conn.fetchrow("SELECT username, 0 AS n FROM users ORDER BY id LIMIT 1")
-    finally:
-        await conn.close()
     if row is None:
         raise BenchError("the seeded database has no users")
     return str(row["username"]), int(row["n"])
@@ -128,11 +115,8 @@ def check_page(server: Server, path: str, cookie: str, marker: str) -> int:
     return len(response.content)
 
 
-# --- py-spy ----------------------------------------------------------------------------------
-
-
-# Where a sample's time goes, by the first rule whose substrings are all on its stack.
-PHASES: list[tuple[str, tuple[str, ...]]] = [
+# where the server's time goes, for the py-spy summary (first match wins)
+PHASES: Phases = [
     ("view: template rendering (Jinja, filters, url_for, forms)", ("render_template",)),
     ("before_request hooks (user lookup, CSRF, locale)", ("preprocess_request",)),
     ("view: ORM / database", ("dispatch_request", "tortoise/")),
@@ -144,10 +128,6 @@ PHASES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def summarise_profile(path: Path) -> str:
-    return summarise_collapsed(path, PHASES)
-
-
 @dataclass(frozen=True)
 class Row:
     page: str
@@ -157,46 +137,28 @@ class Row:
 
 
 def measure(server: Server, spec: PageSpec, username: str, cookie: str,
-            args: argparse.Namespace, stack: ExitStack) -> Row:
+            args: argparse.Namespace, profiles: list[str]) -> Row:
     path = spec.path(username)
     size = check_page(server, path, cookie, spec.marker(username))
     url = server.url + path
     if args.warmup:
         run_wrk(url, cookie, args.warmup, args.connections, args.threads)
-    profiler: subprocess.Popen[bytes] | None = None
-    profile_out: Path | None = None
-    executable = py_spy_executable() if args.profile_dir else None
-    if args.profile_dir and executable:
-        args.profile_dir.mkdir(parents=True, exist_ok=True)
-        profile_out = args.profile_dir / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        profiler = start_py_spy(executable, server.process.pid, args.duration, profile_out)
-        stack.callback(terminate, profiler)
     log(f"{spec.name}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s {path}")
-    result, _ = run_wrk(url, cookie, args.duration, args.connections, args.threads)
+    with profiled(args.profile_dir, server.process.pid, f"pages-{spec.name}", PHASES, profiles):
+        result = run_wrk(url, cookie, args.duration, args.connections, args.threads)
     # the login must still hold after the run: wrk counts a 302 to /auth/login as a success
     check_page(server, path, cookie, spec.marker(username))
-    if profiler is not None and profile_out is not None:
-        try:
-            _, err = profiler.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            terminate(profiler)
-            err = b"py-spy did not stop in time"
-        if profile_out.exists():
-            print(f"\nprofile of {spec.name} ({profile_out}):\n{summarise_profile(profile_out)}")
-        else:
-            log(f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
     return Row(spec.name, path, size, result)
 
 
 def print_table(rows: list[Row], args: argparse.Namespace, username: str, timeline: int,
                 notes: list[str]) -> None:
-    cpus = os.cpu_count() or 0
     print()
     print(f"pages for signed-in user {username!r} ({timeline} posts from followed users); "
           f"seed: {args.users} users, {args.posts} posts, {args.follows} follows each")
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
           f"(after {args.warmup}s warm-up); one `microblog serve` process; "
-          f"nproc={_nproc() or cpus}")
+          f"nproc={len(os.sched_getaffinity(0))}")
     print("note: the server, PostgreSQL, Redis and wrk all share this machine's CPUs")
     if args.profile_dir:
         print("note: py-spy was sampling the server, so these figures are somewhat low")
@@ -234,49 +196,36 @@ def write_json(rows: list[Row], args: argparse.Namespace, username: str, timelin
     write_result(args.json, "pages", args, figures, targets, headline)
 
 
-def _nproc() -> int | None:
-    try:
-        return int(subprocess.run(["nproc"], capture_output=True, text=True,  # noqa: S607
-                                  timeout=5, check=True).stdout.strip())
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     if shutil.which("wrk") is None:
-        print("bench/pages.py needs wrk (https://github.com/wg/wrk); install it, e.g. "
-              "`apt-get install wrk` or `brew install wrk`", file=sys.stderr)
+        print("bench/pages.py needs wrk (https://github.com/wg/wrk); `make bench` installs it, "
+              "or `apt-get install wrk` / `brew install wrk`", file=sys.stderr)
         return 2
-    if args.profile_dir and py_spy_executable() is None:
-        print("--profile-dir needs py-spy: `.venv/bin/pip install py-spy`", file=sys.stderr)
-        return 2
+    require_py_spy(args.profile_dir)
     with ExitStack() as stack:
-        bench = bench_environment(stack, "bench", args.embedded)
-        svc, database_url, env, tmp = bench.services, bench.database_url, bench.env, bench.tmp
+        bench = bench_environment(stack, "pages", args.embedded)
         log(f"seeding {args.users} users, {args.posts} posts, {args.follows} follows each…")
         started = time.monotonic()
-        output = microblog_cli(["seed", "--users", str(args.users), "--posts", str(args.posts),
-                                "--follows", str(args.follows), "--messages", "0"],
-                               env, timeout=900)
+        output = run_cli(bench.settings, "seed", "--users", str(args.users), "--posts",
+                         str(args.posts), "--follows", str(args.follows), "--messages", "0",
+                         timeout=900)
         seeded = [line for line in output.splitlines() if line.startswith("seeded ")]
         log(seeded[-1] if seeded else f"seeded in {time.monotonic() - started:.1f}s")
-        username, timeline = asyncio.run(pick_user(database_url))
-        server = stack.enter_context(serve(env, tmp))
+        username, timeline = asyncio.run(pick_user(bench.database_url))
+        server = serve(stack, bench, "serve")
         log(f"server ready at {server.url} (pid {server.process.pid}); signing in as {username}")
-        cookie = login(server.url, username, PASSWORD)
-        rows = [measure(server, PAGES[name], username, cookie, args, stack)
+        cookie = login_cookie(server.url, username, PASSWORD)
+        profiles: list[str] = []
+        rows = [measure(server, PAGES[name], username, cookie, args, profiles)
                 for name in args.pages]
         if server.process.poll() is not None:
             raise BenchError(f"the server exited during the run:\n{server.log_tail()}")
-        print_table(rows, args, username, timeline, svc.description)
+        print_table(rows, args, username, timeline, bench.services.description)
+        for summary in profiles:
+            print(summary)
         write_json(rows, args, username, timeline)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    return bench_main(lambda: run(args))
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(run, parse_args))

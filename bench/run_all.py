@@ -10,12 +10,12 @@ Each benchmark (pages, fanout, connections, chat, jobs) runs as its own subproce
 the other, so a crash of one does not stop the others: it shows as failed in the table. Each
 creates what it needs (a throw-away database, seeded or bulk-inserted, and a Redis namespace)
 and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL / BENCH_REDIS_URL, else
-the servers on 127.0.0.1, else embedded ones (bench/common.py `services`).
+the servers on 127.0.0.1, else embedded ones (microblog/testing.py `services`).
 
 Written to --results (bench/results/): <benchmark>.json (bench/common.py `write_result`),
 <benchmark>.log (its full output), summary.json and summary.md (the table, ready for README.md).
-pages needs `wrk`: when it is missing and this runs as root with apt-get, it is installed
-(`apt-get install -y wrk`); otherwise pages is reported as not run.
+pages needs `wrk`, which this runner never installs (`make bench` does, with
+scripts/ensure-bench-tools.sh): without it pages is reported as not run.
 """
 
 from __future__ import annotations
@@ -105,36 +105,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.timeout is None:
         args.timeout = 300.0 if args.quick else 1800.0
     return args
-
-
-# --- wrk -------------------------------------------------------------------------------------
-
-
-def ensure_wrk() -> str | None:
-    """None when wrk is on the PATH (installing it with apt-get when root); else why not."""
-    if shutil.which("wrk"):
-        return None
-    apt = shutil.which("apt-get")
-    if os.geteuid() != 0 or apt is None:
-        print("[run_all] wrk is missing: install it (`sudo apt-get install wrk`, "
-              "`brew install wrk`) to run the pages benchmark", file=sys.stderr, flush=True)
-        return "not run: wrk missing"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for commands in ([[apt, "install", "-y", "--no-install-recommends", "wrk"]],
-                     [[apt, "update"], [apt, "install", "-y", "--no-install-recommends", "wrk"]]):
-        print(f"[run_all] wrk is missing; running {' && '.join(map(shlex.join, commands))}",
-              file=sys.stderr, flush=True)
-        for command in commands:
-            try:
-                done = subprocess.run(command, env=env, timeout=600, check=False,  # noqa: S603
-                                      stdout=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                break
-            if done.returncode:
-                break
-        if shutil.which("wrk"):
-            return None
-    return "not run: wrk missing (apt-get install wrk failed)"
 
 
 # --- other load on the machine ----------------------------------------------------------------
@@ -400,9 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         bench = BY_NAME[name]
         try:
-            reason = ensure_wrk() if bench.needs_wrk else None
-            if reason:
-                outcomes.append(Outcome(name, reason))
+            if bench.needs_wrk and shutil.which("wrk") is None:
+                print("[run_all] wrk is missing: `make bench` installs it "
+                      "(scripts/ensure-bench-tools.sh)", file=sys.stderr, flush=True)
+                outcomes.append(Outcome(name, "not run: wrk missing"))
                 continue
             outcomes.append(run_one(bench, args))
         except KeyboardInterrupt as exc:

@@ -16,6 +16,7 @@ on its ExitStack.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import multiprocessing
@@ -23,6 +24,7 @@ import os
 import sys
 import time
 from array import array
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -409,3 +411,40 @@ class Swarm:
         for conn in self.conns:
             conn.close()
         self.conns, self.processes = [], []
+
+
+def add_swarm_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that opens a swarm against `microblog serve` instances."""
+    parser.add_argument("--client-procs", type=int, default=4,
+                        help="worker processes holding the clients")
+    parser.add_argument("--connect-concurrency", type=int, default=25,
+                        help="connections being opened at once, per client process")
+    parser.add_argument("--client", choices=("socketio", "raw"), default="socketio",
+                        help="socketio: python-socketio AsyncClient; raw: a minimal Engine.IO 4 "
+                             "client on aiohttp (same wire protocol, much cheaper per message: "
+                             "tells client cost from server cost)")
+    parser.add_argument("--serve-command", default=None,
+                        help="run the instances with this command instead of `microblog` "
+                             "(e.g. '.venv/bin/python /tmp/patched.py', for A/B experiments); "
+                             "'serve --bind HOST:PORT' is appended")
+
+
+def open_swarm(stack: ExitStack, specs: list[ClientSpec], procs: int, args: argparse.Namespace,
+               nofile: int, label: str) -> tuple[Swarm, list[WorkerReady], float]:
+    """A swarm with every client of `specs` connected (closed when `stack` closes), its
+    workers' reports and the seconds from the first connection attempt to the last
+    connection established; RuntimeError when a client could not connect."""
+    started = time.monotonic()
+    swarm = Swarm(specs, procs, args.connect_concurrency, nofile=nofile,
+                  client_kind=args.client)
+    stack.callback(swarm.close, 60.0)
+    ready = swarm.wait_ready(timeout=120 + len(specs) / 20)
+    connected = sum(r.connected for r in ready)
+    if connected < len(specs):
+        errors = [e for r in ready for e in r.errors]
+        raise RuntimeError(f"{label}: only {connected}/{len(specs)} clients connected; "
+                           f"e.g. {errors[:3]}")
+    seconds = (max(r.last_ns for r in ready) - min(r.first_ns for r in ready)) / 1e9
+    print(f"[bench] {label}: {connected} connections in {seconds:.1f}s (workers started in "
+          f"{time.monotonic() - started - seconds:.1f}s)", file=sys.stderr, flush=True)
+    return swarm, ready, seconds

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Any, TypeVar
 
 from microblog.models import User
 from microblog.services import accounts
+from microblog.testing import csrf_token as csrf_from
 
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+__all__ = ["csrf_from", "login", "make_user", "page", "present", "submit"]
+
+T = TypeVar("T")
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+def present(value: T | None) -> T:
+    """`value`, which the test expects to be there (a row, a match, a MIME part)."""
+    assert value is not None, "expected a value, got None"
+    return value
 
 
 async def page(client: Any, path: str) -> tuple[int, str]:

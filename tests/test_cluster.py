@@ -208,14 +208,15 @@ class Tab(Recorder):
         self.door = asyncio.Event()
         self.door.set()
 
-    async def connect(self, url: str, token: str, last_event_id: int | None = None) -> Tab:
+    async def connect(self, url: str, token: str, last_event_id: int | None = None,
+                      transports: tuple[str, ...] = ("websocket",)) -> Tab:
         async def auth() -> dict[str, Any]:  # python-socketio awaits it at every connection
             if self.connects:
                 await self.door.wait()
             seen = max(self.personal_ids(), default=last_event_id)
             return {"token": token} if seen is None else {"token": token, "last_event_id": seen}
 
-        await self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+        await self.client.connect(url, auth=auth, transports=list(transports), wait_timeout=10)
         return self
 
     def personal(self) -> list[tuple[int, str, str | None]]:
@@ -230,6 +231,20 @@ async def wait_for_state(cluster: Cluster, predicate: Any, within: float = 30.0)
             return state
         assert time.monotonic() < deadline, f"cluster.json: {state}\n{cluster.output()}"
         await asyncio.sleep(0.1)
+
+
+async def answers_or_drops(tab: Tab, within: float = 15.0) -> None:
+    """Once an instance has exited, a tab either gets an ack (it is on the other instance) or
+    sees its connection dropped (it was on the stopped one), whichever comes first."""
+    call = asyncio.ensure_future(tab.call("unsubscribe", {"stream": "explore"}))
+    dropped = asyncio.ensure_future(tab.wait_until(lambda t: bool(t.disconnects), within))
+    done, pending = await asyncio.wait({call, dropped}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if call in done and call.exception() is None:
+        assert call.result() == {"ok": True}
+    else:  # no ack: it must be the dropped kind
+        await tab.wait_until(lambda t: bool(t.disconnects), within)
 
 
 async def test_a_client_survives_the_instance_it_was_on_being_stopped(cluster, db):
@@ -259,7 +274,8 @@ async def test_a_client_survives_the_instance_it_was_on_being_stopped(cluster, d
         os.kill(stopped["pid"], signal.SIGTERM)
         # the cluster reports the exit (and nginx routes around the instance)
         await wait_for_state(cluster, lambda s: s["instances"][0]["pid"] is None)
-        await asyncio.sleep(1.0)  # its sockets are closed: their tabs have noticed by now
+        for tab in tabs:  # each tab answers from the other instance, or notices it was dropped
+            await answers_or_drops(tab)
         moved = [tab for tab in tabs if tab.disconnects]
         stayed = [tab for tab in tabs if not tab.disconnects]
         assert moved and stayed, (

@@ -23,12 +23,15 @@ def test_catalog_is_complete_and_keeps_placeholders(lang):
         if not message.id:
             continue
         assert not message.fuzzy, message.id
-        if isinstance(message.id, tuple):  # plural forms: each keeps the plural's placeholders
-            assert all(message.string), message.id
-            for form in message.string:
+        if not isinstance(message.id, str):  # plural forms: each keeps the plural's placeholders
+            forms = message.string
+            assert isinstance(forms, tuple | list) and all(forms), message.id
+            for form in forms:
+                assert isinstance(form, str), message.id
                 assert sorted(PLACEHOLDER.findall(message.id[1])) == sorted(
                     PLACEHOLDER.findall(form)), message.id
             continue
+        assert isinstance(message.string, str), message.id
         assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
             PLACEHOLDER.findall(message.string)), message.id
 

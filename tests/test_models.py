@@ -6,7 +6,7 @@ from microblog.models import Follow, Post, User
 from microblog.security import hash_password, verify_password
 from microblog.services import accounts, posts, social
 from microblog.services.pagination import PageRequest
-from tests.helpers import make_user
+from tests.helpers import make_user, present
 
 
 async def test_password_hashing_is_argon2id_and_verifies(db):
@@ -19,8 +19,8 @@ async def test_password_hashing_is_argon2id_and_verifies(db):
 
 async def test_authenticate_by_username_any_case_or_email(db):
     user = await make_user("Alice", "s3cret-pass")
-    assert (await accounts.authenticate("alice", "s3cret-pass")).id == user.id
-    assert (await accounts.authenticate("ALICE@example.com", "s3cret-pass")).id == user.id
+    assert present(await accounts.authenticate("alice", "s3cret-pass")).id == user.id
+    assert present(await accounts.authenticate("ALICE@example.com", "s3cret-pass")).id == user.id
     assert await accounts.authenticate("alice", "wrong-pass") is None
     assert await accounts.authenticate("nobody", "s3cret-pass") is None
 
@@ -89,7 +89,7 @@ async def test_password_change_invalidates_sessions_and_tokens(db):
     user = await make_user("carol")
     token, _ = await accounts.issue_api_token(user)
     old_auth_id = user.auth_id
-    assert (await accounts.user_for_session(old_auth_id)).id == user.id
+    assert present(await accounts.user_for_session(old_auth_id)).id == user.id
     await accounts.change_password(user, "a brand new password")
     assert await accounts.user_for_session(old_auth_id) is None
     assert await accounts.user_for_api_token(token) is None

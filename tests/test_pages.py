@@ -5,7 +5,7 @@ import re
 import pytest
 
 from microblog.models import Comment, Follow, Post, User
-from tests.helpers import csrf_from, login, make_user, page, submit
+from tests.helpers import csrf_from, login, make_user, page, present, submit
 
 
 async def test_register_then_login_then_logout(client):
@@ -107,7 +107,7 @@ async def test_post_from_home_appears_on_timeline_and_is_escaped(client):
     body = "<script>alert('x')</script> & <b>bold</b>"
     response = await submit(client, "/", {"post": body})
     assert response.status_code == 302
-    for path in ("/", "/explore", "/user/alice", f"/post/{(await Post.first()).id}"):
+    for path in ("/", "/explore", "/user/alice", f"/post/{present(await Post.first()).id}"):
         status, html = await page(client, path)
         assert status == 200
         assert "<script>alert" not in html and "<b>bold</b>" not in html
@@ -133,7 +133,7 @@ async def test_post_of_exactly_280_characters_is_accepted(client):
     await login(client)
     response = await submit(client, "/", {"post": "y" * 280})
     assert response.status_code == 302
-    assert (await Post.first()).body == "y" * 280
+    assert present(await Post.first()).body == "y" * 280
 
 
 async def test_missing_or_invalid_csrf_token_is_refused_and_writes_nothing(client):

@@ -2,6 +2,8 @@
 and Redis. Every received event is validated against microblog.realtime.events."""
 
 import asyncio
+from collections.abc import Awaitable
+from typing import cast
 
 import pytest
 
@@ -119,14 +121,23 @@ async def test_following_mid_session_changes_what_arrives_in_every_tab(
     (author, author_doc), (fan, _) = people["author"], people["fan"]
     tab1 = await connect(server.url, fan, name="fan-tab-1")
     tab2 = await connect(server2.url, fan, name="fan-tab-2")
+
+    async def changed_everywhere(probe: str) -> None:
+        """The membership change travels through Redis to both instances. A message sent
+        next by the same instance's publisher follows it on the same channel: once both
+        tabs have it, both instances have moved the tabs."""
+        await fan.http.post("/api/messages", json={"to": "stranger", "body": probe})
+        for tab in (tab1, tab2):
+            await tab.wait_for("message.created", lambda m: m["body"] == probe)
+
     try:
         await fan.http.post(f"/api/me/following/{author_doc['id']}")
-        await asyncio.sleep(0.3)  # the membership change travels through Redis
+        await changed_everywhere("probe after follow")
         await author.http.post("/api/posts", json={"body": "now you follow me"})
         for tab in (tab1, tab2):
             await tab.wait_for("post.created")
         await fan.http.delete(f"/api/me/following/{author_doc['id']}")
-        await asyncio.sleep(0.3)
+        await changed_everywhere("probe after unfollow")
         await author.http.post("/api/posts", json={"body": "you unfollowed me"})
         await asyncio.sleep(0.5)
         for tab in (tab1, tab2):
@@ -214,15 +225,19 @@ async def test_presence_is_tracked_in_redis_and_expires(server, people, settings
         assert "Online now" in page.text
     finally:
         await socket.disconnect()
-    for _ in range(50):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if not await presence.is_online(author_doc["id"]):
             break
         await asyncio.sleep(0.05)
     assert not await presence.is_online(author_doc["id"])
     # an instance that died without cleaning up: its deadline passes, the user is offline
     key = presence.presence_key(author_doc["id"])
-    await resources.redis.hset(key, "dead-instance", str(time.time() - 1))
+    redis = resources.redis
+    assert redis is not None
+    # redis-py types each command of its asyncio client as `Awaitable[T] | T`
+    await cast(Awaitable[int], redis.hset(key, "dead-instance", str(time.time() - 1)))
     assert not await presence.is_online(author_doc["id"])
-    await resources.redis.hset(key, "live-instance", str(time.time() + 30))
+    await cast(Awaitable[int], redis.hset(key, "live-instance", str(time.time() + 30)))
     assert await presence.is_online(author_doc["id"])
-    await resources.redis.delete(key)
+    await redis.delete(key)

@@ -5,7 +5,9 @@ reconnect (they do, and replay what they missed), and exit within 10 s."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -37,6 +39,34 @@ async def slow_request(port: int, token: str, body: bytes) -> tuple[asyncio.Stre
         + body[: len(body) // 2])
     await writer.drain()
     return reader, writer
+
+
+def held_peer_ports(pid: int) -> set[int]:
+    """The remote ports of the TCP connections process `pid` holds (its fds, in /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with open(f"/proc/{pid}/net/{table}") as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def accepted(pid: int, writer: asyncio.StreamWriter, within: float = 10.0) -> None:
+    """Until the server process has accepted our connection (it reads what we sent at once):
+    a connection still in the kernel's backlog would be refused by a stopping server."""
+    port = writer.get_extra_info("sockname")[1]
+    deadline = time.monotonic() + within
+    while port not in held_peer_ports(pid):
+        assert time.monotonic() < deadline, "the server did not accept the connection"
+        await asyncio.sleep(0.01)
 
 
 async def finish_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -85,7 +115,7 @@ async def test_sigterm_drains_an_instance_and_its_clients_reconnect_and_replay(
 
         body = json.dumps({"body": "posted while the instance stops"}).encode()
         reader, writer = await slow_request(port, alice.token, body)
-        await asyncio.sleep(0.2)  # the request has reached the app
+        await accepted(first.process.pid, writer)
         first.process.send_signal(signal.SIGTERM)
         signalled_at = time.monotonic()
 
