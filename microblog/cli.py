@@ -254,10 +254,11 @@ def dev(bind: str) -> None:
 
     settings = load_settings()
     try:
-        # SIGHUP too: the embedded services do not get a closing terminal's hangup
+        # SIGINT explicitly (a shell that starts us in the background ignores it); SIGHUP too:
+        # the embedded services do not get a closing terminal's hangup
         with devservices.embedded_services(
                 settings, echo=click.echo,
-                stop_signals=(signal.SIGTERM, signal.SIGHUP)) as env:
+                stop_signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)) as env:
             _run_children(bind, env)
     except KeyboardInterrupt:
         pass
