@@ -530,7 +530,8 @@ async def migrate_database(database_url: str) -> list[str]:
 @click.option("--password", default="password", show_default=True,
               help="every seeded user's password")
 def seed(users: int, posts: int, follows: int, messages: int, password: str) -> None:
-    """Realistic demo data, bulk-inserted (usernames user1…userN)."""
+    """Realistic demo data, bulk-inserted: users named like quiet_fox12, posts in several
+    languages, some with hashtags, follows and private messages."""
     settings = load_settings()
     if not settings.database_url:
         raise click.ClickException("DATABASE_URL must be set")
