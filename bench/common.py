@@ -36,12 +36,12 @@ from typing import Any
 
 import asyncpg
 
+from microblog.db import asyncpg_dsn
 from microblog.settings import Settings
 from microblog.testing import (
     Scratch,
     Server,
     Services,
-    asyncpg_dsn,
     scratch,
     services,
     start_server,

@@ -21,6 +21,11 @@ def tortoise_url(database_url: str, pool_max: int = 20) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def asyncpg_dsn(database_url: str) -> str:
+    """The URL for asyncpg itself, which wants `postgresql://`."""
+    return database_url.replace("postgres://", "postgresql://", 1)
+
+
 def tortoise_config(database_url: str, pool_max: int = 20) -> dict[str, Any]:
     return {
         "connections": {"default": tortoise_url(database_url, pool_max)},

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from microblog.db import asyncpg_dsn
 from microblog.security import _hasher
 
 ADJECTIVES = ["quiet", "bright", "lazy", "brave", "curious", "sunny", "misty", "swift", "calm",
@@ -40,10 +41,6 @@ ABOUT = ["Coffee, code and long walks.", "Amateur photographer.", "Here for the 
          "Writing about small things.", "Ciclista y lector.", "喜欢旅行和读书。", ""]
 
 BATCH = 20_000
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return database_url.replace("postgres://", "postgresql://", 1)
 
 
 async def seed(database_url: str, *, users: int, posts: int, follows: int, messages: int,

@@ -39,6 +39,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from microblog.db import asyncpg_dsn
 from microblog.devservices import EmbeddedPostgres, EmbeddedRedis, free_port
 from microblog.settings import ROOT, Settings
 
@@ -134,10 +135,6 @@ def services(purpose: str, workdir: Path, *, embedded: bool = False) -> Iterator
 def with_database(url: str, database: str) -> str:
     """The same server's URL with another database (also `postgres://u@/db?host=/socket`)."""
     return re.sub(r"(//[^/]*/)[^?]*", lambda m: m.group(1) + database, url, count=1)
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
 
 
 async def _admin(admin_url: str, sql: str) -> None:
@@ -375,19 +372,21 @@ async def _registered(settings: Settings, known: set[str], proc: subprocess.Pope
 def start_worker(settings: Settings, *, command: list[str] | None = None,
                  concurrency: int | None = None, within: float = 60.0,
                  stderr: IO[Any] | None = None, log_path: Path | None = None,
-                 **env_overrides: str) -> subprocess.Popen[bytes]:
+                 ready: bool = True, **env_overrides: str) -> subprocess.Popen[bytes]:
     """A real `microblog worker`, returned once it has registered with its queue (the one of
     REDIS_URL / REDIS_NAMESPACE after `env_overrides`), so it takes jobs and handles
-    SIGTERM. `command` replaces `python -m microblog.cli worker` (`--concurrency N` is
-    appended when given); output as for `start_server`."""
+    SIGTERM; with `ready=False`, at once. `command` replaces `python -m microblog.cli
+    worker` (`--concurrency N` is appended when given); output as for `start_server`."""
     env = settings_env(settings, **env_overrides)
     queue_settings = settings.with_(redis_url=env["REDIS_URL"],
                                     redis_namespace=env["REDIS_NAMESPACE"])
-    # a worker that just stopped stays listed for a while: only a new id counts
-    known = run_blocking(_worker_ids(queue_settings))
     args = [*(command or [*CLI, "worker"])]
     if concurrency is not None:
         args += ["--concurrency", str(concurrency)]
+    if not ready:
+        return _spawn(args, env, stderr, log_path)
+    # a worker that just stopped stays listed for a while: only a new id counts
+    known = run_blocking(_worker_ids(queue_settings))
     proc = _spawn(args, env, stderr, log_path)
     try:
         run_blocking(_registered(queue_settings, known, proc, within))

@@ -9,14 +9,13 @@ import asyncio
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from microblog.settings import ROOT, Settings
-from tests.conftest import settings_env
+from microblog import testing
+from microblog.settings import Settings
 
 DEADLINE = 10.0  # what an orchestrator waits before SIGKILL
 
@@ -32,12 +31,9 @@ def catches(pid: int, signum: int) -> bool:
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """A worker on a queue of its own, from its very start (not once it is ready)."""
     own = settings.with_(redis_namespace=f"{settings.redis_namespace}:sig{secrets.token_hex(3)}")
-    with log.open("wb") as out:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "microblog.cli", "worker"],
-            env=settings_env(own, LOG_LEVEL="INFO"), cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT)
+    return testing.start_worker(own, log_path=log, ready=False, LOG_LEVEL="INFO")
 
 
 async def until(condition, within: float, what: str) -> None:
