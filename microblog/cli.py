@@ -550,31 +550,36 @@ def translate() -> None:
 
 
 def _pybabel(*args: str) -> None:
+    """pybabel in the source tree, with paths relative to it: the catalogs' `#:` references
+    then name files as the repository does, whoever runs it where."""
     from babel.messages.frontend import CommandLineInterface
 
-    CommandLineInterface().run(["pybabel", *args])
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        CommandLineInterface().run(["pybabel", *args])
+    finally:
+        os.chdir(here)
 
 
 @translate.command()
 def update() -> None:
     """Extract messages and update every catalog."""
-    _pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o",
-             str(ROOT / "messages.pot"), str(ROOT))
-    _pybabel("update", "-i", str(ROOT / "messages.pot"), "-d", str(ROOT / "translations"))
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "messages.pot", ".")
+    _pybabel("update", "-i", "messages.pot", "-d", "translations")
 
 
 @translate.command()
 @click.argument("lang")
 def init(lang: str) -> None:
     """Start a catalog for a new language."""
-    _pybabel("init", "-i", str(ROOT / "messages.pot"), "-d", str(ROOT / "translations"),
-             "-l", lang)
+    _pybabel("init", "-i", "messages.pot", "-d", "translations", "-l", lang)
 
 
 @translate.command(name="compile")
 def compile_() -> None:
     """Compile catalogs to .mo files."""
-    _pybabel("compile", "-d", str(ROOT / "translations"))
+    _pybabel("compile", "-d", "translations")
 
 
 if __name__ == "__main__":
