@@ -114,3 +114,7 @@ def test_settings_markdown_is_a_table_row_per_variable():
     rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == [n.upper() for n in Settings.model_fields]
     assert "| `MAIL_SENDER` | `Microblog <no-reply@microblog.local>` |" in result.stdout
+    # README's configuration section is this table, kept current
+    readme = (ROOT / "README.md").read_text()
+    stale = [row for row in rows if row not in readme]
+    assert not stale, "README.md: run `microblog settings --markdown` and paste:\n" + "\n".join(stale)
