@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.web import (
         api,
         auth,
+        converters,
         errors,
         exports,
         main,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions["settings"] = settings
+    app.url_map.converters.update(converters.CONVERTERS)
     QuartAuth(app)
     csrf = CSRFProtect(app)
     csrf._exempt_blueprints.append("api")  # the API authenticates with tokens, not cookies

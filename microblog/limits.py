@@ -11,3 +11,11 @@ POST_MAX = 280
 COMMENT_MAX = 280
 MESSAGE_MAX = 1000
 CLIENT_ID_MAX = 64  # a browser tab's id for a message it is sending
+
+# ids and page numbers arrive as text; anything outside these is refused before a query
+# (PostgreSQL's integer and bigint: users are `integer`, posts, messages... `bigint`)
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+PAGE_MAX = 100_000  # page × per_page stays a sane OFFSET
+TASK_ID_MAX = 32
+TOKEN_MAX = 200  # reset and unsubscribe links' tokens

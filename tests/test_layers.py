@@ -13,8 +13,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "microblog"
 # lowest first; a unit may import its own layer's units and those below, never above
 LAYERS: list[set[str]] = [
     {"settings", "limits", "clock", "logs", "security", "db", "infra", "metrics", "i18n", "mail",
-     "lifecycle"},
+     "lifecycle", "text"},
     {"models"},
+    {"schemas"},
     {"realtime", "jobs"},
     {"services"},
     {"web"},

@@ -20,6 +20,7 @@ from microblog.jobs import OnOutage, QueueUnavailable, enqueue, job
 from microblog.limits import (
     ABOUT_ME_MAX,
     EMAIL_MAX,
+    INT_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
     USERNAME_MAX,
@@ -28,7 +29,8 @@ from microblog.limits import (
 from microblog.mail import render_email, send_email
 from microblog.models import ApiToken, PasswordResetToken, User
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.services.errors import NotFound, Unavailable, ValidationFailed
+from microblog.services.errors import NotFound, Unavailable, ValidationFailed, storable
+from microblog.text import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def clean_username(value: str | None) -> str:
-    username = (value or "").strip()
+    username = storable(value or "", "username").strip()
     if not username:
         raise ValidationFailed({"username": _("Please choose a username.")})
     if not USERNAME_RE.match(username):
@@ -54,7 +56,7 @@ def clean_username(value: str | None) -> str:
 
 
 def clean_email(value: str | None) -> str:
-    raw = (value or "").strip()
+    raw = storable(value or "", "email").strip()
     if not raw:
         raise ValidationFailed({"email": _("Please enter your email address.")})
     if len(raw) > EMAIL_MAX:
@@ -67,7 +69,7 @@ def clean_email(value: str | None) -> str:
 
 
 def clean_password(value: str | None, field: str = "password") -> str:
-    password = value or ""
+    password = storable(value or "", field)
     if len(password) < PASSWORD_MIN:
         raise ValidationFailed({field: _(
             "Passwords need at least %(min)d characters.", min=PASSWORD_MIN)})
@@ -77,7 +79,7 @@ def clean_password(value: str | None, field: str = "password") -> str:
 
 
 def clean_about_me(value: str | None) -> str:
-    about = (value or "").strip()
+    about = storable(value or "", "about_me").strip()
     if len(about) > ABOUT_ME_MAX:
         raise ValidationFailed({"about_me": _(
             "About me is limited to %(max)d characters.", max=ABOUT_ME_MAX)})
@@ -130,7 +132,7 @@ async def authenticate(login: str | None, password: str | None) -> User | None:
     """The user for a username (any case) or email and password, or None."""
     login = (login or "").strip()
     user = None
-    if login:
+    if login and text_problem(login) is None and len(login) <= EMAIL_MAX:
         if "@" in login:
             user = await User.get_or_none(email=login.lower())
         else:
@@ -143,14 +145,17 @@ async def authenticate(login: str | None, password: str | None) -> User | None:
 
 
 async def get_user(user_id: int) -> User:
-    user = await User.get_or_none(id=user_id)
+    # ids beyond the `integer` column are no one's (asyncpg would refuse to send them)
+    user = await User.get_or_none(id=user_id) if 0 < user_id <= INT_MAX else None
     if user is None:
         raise NotFound(_("No such user."))
     return user
 
 
 async def get_user_by_username(username: str) -> User:
-    user = await User.get_or_none(username_key=username.lower())
+    # what cannot be a username is no one's: no query (and no NUL sent to PostgreSQL)
+    user = (await User.get_or_none(username_key=username.lower())
+            if USERNAME_RE.match(username) else None)
     if user is None:
         raise NotFound(_("No such user."))
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from microblog.text import text_problem
+
 
 class ServiceError(Exception):
     status = 400
@@ -49,3 +51,12 @@ class Unavailable(ServiceError):
 
     status = 503
     code = "unavailable"
+
+
+def storable(value: str, field: str) -> str:
+    """`value` unchanged, or ValidationFailed for `field` when it cannot be stored (NUL, a
+    lone surrogate: microblog.text) — every service cleaner of user text calls this."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationFailed({field: problem})
+    return value

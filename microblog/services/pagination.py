@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from microblog.i18n import gettext as _
+from microblog.limits import PAGE_MAX
+from microblog.services.errors import ValidationFailed
+from microblog.text import parse_int
+
 T = TypeVar("T")
 
 MAX_PER_PAGE = 100
@@ -16,21 +21,23 @@ class PageRequest:
     per_page: int = 25
 
     @classmethod
-    def parse(cls, page: object, per_page: object, default_per_page: int = 25) -> PageRequest:
-        """Lenient parsing: a bad or out-of-range value falls back to the nearest valid one."""
-        return cls(page=max(1, _int(page, 1)),
-                   per_page=min(MAX_PER_PAGE, max(1, _int(per_page, default_per_page))))
+    def parse(cls, page: str | None, per_page: str | None,
+              default_per_page: int = 25) -> PageRequest:
+        """From a query string: absent means the default; anything but ASCII digits in range
+        is a ValidationFailed (400) naming the parameter."""
+        number = 1 if page is None else parse_int(page, PAGE_MAX, 1)
+        if number is None:
+            raise ValidationFailed({"page": _(
+                "page must be a whole number from 1 to %(max)d.", max=PAGE_MAX)})
+        size = default_per_page if per_page is None else parse_int(per_page, MAX_PER_PAGE, 1)
+        if size is None:
+            raise ValidationFailed({"per_page": _(
+                "per_page must be a whole number from 1 to %(max)d.", max=MAX_PER_PAGE)})
+        return cls(page=number, per_page=size)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
-
-
-def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from microblog.realtime.events import AuthorRef, CommentCreated, PostCreated, Po
 from microblog.realtime.publish import publish, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
 from microblog.services import emails, notifications
-from microblog.services.errors import Forbidden, NotFound, ValidationFailed
+from microblog.services.errors import Forbidden, NotFound, ValidationFailed, storable
 from microblog.services.pagination import Page, PageRequest
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def detect_language(text: str) -> str:
 
 
 def clean_body(body: str | None, limit: int, field: str = "body") -> str:
-    text = (body or "").strip()
+    text = storable(body if isinstance(body, str) else "", field).strip()
     if not text:
         raise ValidationFailed({field: _("Say something first: the text is empty.")})
     if len(text) > limit:
