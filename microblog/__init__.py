@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.db import close_db, init_db
     from microblog.infra import resources
     from microblog.jobs.queue import make_queue
+    from microblog.models.user import avatar_digest
     from microblog.realtime import publish
     from microblog.realtime import server as realtime
     from microblog.realtime.personal import PersonalHub
@@ -32,10 +33,12 @@ def create_app(settings: Settings | None = None) -> Quart:
         api,
         auth,
         converters,
+        docs,
         errors,
         exports,
         main,
         messages,
+        openapi,
         ops,
         rendering,
         sockets,
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     app.extensions["settings"] = settings
     app.url_map.converters.update(converters.CONVERTERS)
+    openapi.install(app)
     QuartAuth(app)
     csrf = CSRFProtect(app)
     csrf._exempt_blueprints.append("api")  # the API authenticates with tokens, not cookies
@@ -69,12 +73,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.template_ngettext, newstyle=True)
     app.jinja_env.filters["datetime"] = i18n.format_datetime
+    app.jinja_env.filters["avatar_digest"] = avatar_digest
     app.jinja_env.globals.update(
         LANGUAGES=settings.languages, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         get_locale=i18n.get_locale)
 
     for blueprint in (auth.bp, main.bp, messages.bp, exports.bp, settings_pages.bp, api.bp,
-                      ops.bp):
+                      ops.bp, docs.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(scheduled_pages.bp)
     errors.register(app)

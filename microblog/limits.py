@@ -17,5 +17,6 @@ CLIENT_ID_MAX = 64  # a browser tab's id for a message it is sending
 INT_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
 PAGE_MAX = 100_000  # page × per_page stays a sane OFFSET
+MAX_PER_PAGE = 100
 TASK_ID_MAX = 32
 TOKEN_MAX = 200  # reset and unsubscribe links' tokens

@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 
 from microblog.i18n import gettext as _
+from microblog.limits import USERNAME_MAX, USERNAME_MIN
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
+# what a username is (registration, lookups, URL segments, socket events)
+USERNAME_PATTERN = f"[A-Za-z0-9_]{{{USERNAME_MIN},{USERNAME_MAX}}}"
+_USERNAME = re.compile(USERNAME_PATTERN)
 
 
 class BadText(ValueError):
@@ -49,3 +53,8 @@ def parse_int(raw: str | None, maximum: int, minimum: int = 0) -> int | None:
         return None
     value = int(raw)
     return value if minimum <= value <= maximum else None
+
+
+def is_username(value: object) -> bool:
+    """Whether `value` could be someone's username (a lookup of anything else finds no one)."""
+    return isinstance(value, str) and _USERNAME.fullmatch(value) is not None

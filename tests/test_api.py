@@ -54,12 +54,16 @@ async def test_create_user_invalid_or_taken(client, payload):
     assert await User.all().count() == 1
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", b"null"])
-async def test_malformed_json_is_a_400(client, raw):
+@pytest.mark.parametrize("raw, message", [
+    (b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object"), (b"null", "JSON object"),
+    (b"42", "JSON object"), (b"", "username: This field is required."),
+])
+async def test_malformed_json_is_a_400(client, raw, message):
     response = await client.post("/api/users", data=raw,
                                  headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert "JSON object" in (await response.get_json())["message"]
+    assert message in (await response.get_json())["message"]
+    assert await User.all().count() == 0
 
 
 async def test_tokens_issue_use_and_revoke(client):
@@ -173,19 +177,24 @@ async def test_posts_explore_and_timeline(client):
     assert [p["body"] for p in since["items"]] == ["bob writes"]
 
 
-async def test_per_page_is_capped_at_100(client):
+async def test_per_page_is_at_most_100_and_page_at_least_1(client):
     await make_user("alice")
     headers = await token_for(client)
-    body = await (await client.get("/api/posts?per_page=1000&page=-3",
-                                   headers=headers)).get_json()
+    response = await client.get("/api/posts?per_page=1000&page=-3", headers=headers)
+    assert response.status_code == 400
+    errors = (await response.get_json())["errors"]
+    assert errors == {"page": "This must be at least 1.",
+                      "per_page": "This must be at most 100."}
+    body = await (await client.get("/api/posts?per_page=100", headers=headers)).get_json()
     assert body["_meta"]["per_page"] == 100 and body["_meta"]["page"] == 1
 
 
 @pytest.mark.parametrize("payload, message", [
     ({"body": ""}, "empty"),
     ({"body": "z" * 281}, "limit is 280"),
-    ({"body": 5}, "empty"),
-    ({}, "empty"),
+    ({"body": "  \n "}, "empty"),
+    ({"body": 5}, "body: This must be text."),
+    ({}, "body: This field is required."),
 ])
 async def test_bad_posts_are_refused(client, payload, message):
     await make_user("alice")

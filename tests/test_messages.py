@@ -114,11 +114,11 @@ async def test_a_retried_send_with_the_same_client_id_is_stored_once(server, tri
     ({"to": "ben", "body": ""}, "empty"),
     ({"to": "ben", "body": "   \n  "}, "empty"),
     ({"to": "ben", "body": "x" * 1001}, "limit is 1000"),
-    ({"to": "ben", "body": 42}, "empty"),
-    ({"to": "ben"}, "empty"),
+    ({"to": "ben", "body": 42}, "body: This must be text."),
+    ({"to": "ben"}, "body: This field is required."),
     ({"to": "nobody", "body": "hello"}, "No such user"),
     ({"to": "ann", "body": "hello me"}, "yourself"),
-    ({"to": 7, "body": "hello"}, "who to send"),
+    ({"to": 7, "body": "hello"}, "to: This must be text."),
     ({"to": "ben", "body": "hi", "client_id": "bad id!"}, "client_id"),
     ({"to": "ben", "body": "hi", "client_id": "x" * 65}, "client_id"),
     ("not a dict", "expected"),
@@ -130,6 +130,7 @@ async def test_bad_sends_get_an_error_ack_and_store_nothing(server, trio, payloa
     try:
         ack = await sender.call("message.send", payload)
         assert ack["ok"] is False and error in ack["error"], ack
+        assert ack["code"] == ("not_found" if error == "No such user" else "invalid"), ack
         assert sender.client.connected
         assert await Message.all().count() == 0
     finally:

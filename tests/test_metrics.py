@@ -202,7 +202,7 @@ async def test_requests_are_counted_by_route_template_not_path(server, people):
             assert (await http.get(f"/user/{name}")).status_code == 200
         assert (await http.get("/no/such/page/" + secrets.token_hex(4))).status_code == 404
     _, after = await scrape(server.url)
-    route = "/user/<username>"
+    route = "/user/<username:username>"
     assert (value(after, "http_requests_total", method="GET", route=route, status="200")
             == value(before, "http_requests_total", method="GET", route=route, status="200") + 2)
     assert (value(after, "http_request_duration_seconds_count", method="GET", route=route)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -70,6 +71,16 @@ def email_hash(email: str) -> str:
 
 def gravatar_url(email: str, size: int = 128) -> str:
     return f"https://www.gravatar.com/avatar/{email_hash(email)}?d=identicon&s={size}"
+
+
+_GRAVATAR_DIGEST = re.compile(r"/avatar/([0-9a-f]{32})")
+
+
+def avatar_digest(url: object) -> str:
+    """The Gravatar key inside an avatar URL (a user reference's `avatar`), for the local
+    identicon shown until the real picture loads; zeros when there is none."""
+    found = _GRAVATAR_DIGEST.search(url) if isinstance(url, str) else None
+    return found.group(1) if found else "0" * 32
 
 
 class ApiToken(Model):

@@ -7,27 +7,21 @@ per user with a dense, increasing `event_id` and replayed after a reconnect.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from microblog import metrics
-from microblog.limits import COMMENT_MAX, MESSAGE_MAX, POST_MAX
-from microblog.models.notification import NotificationKind
+from microblog.schemas import Comment, Message, NotificationFields, Post, RowId, Schema
 
 __all__ = [
-    "EVENTS", "AuthorRef", "CommentCreated", "Event", "MessageCreated", "MessageRead",
-    "NotificationEvent", "NotificationsRead", "PostCreated", "PostDeleted", "Typing", "UserRef",
-    "ValidationError",
+    "EVENTS", "CommentCreated", "Event", "MessageCreated", "MessageRead", "NotificationEvent",
+    "NotificationsRead", "PostCreated", "PostDeleted", "Typing", "ValidationError",
     "validate_event",
 ]
 
 
-
-class Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Event(Schema):
     name: ClassVar[str]
     # persisted per user and replayed (notifications, messages); others are live only
     personal: ClassVar[bool] = False
@@ -36,56 +30,33 @@ class Event(BaseModel):
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
-class AuthorRef(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: int
-    username: str
-    avatar: str
-
-
-UserRef = AuthorRef
-
-
-class PostCreated(Event):
-    """A post as in the API; to the author's followers, the author, explore viewers and
-    viewers of the author's profile."""
+class PostCreated(Post, Event):
+    """The post as the API shows it; to the author's followers, the author, explore viewers
+    and viewers of the author's profile."""
 
     name: ClassVar[str] = "post.created"
-    id: int
-    body: str = Field(max_length=POST_MAX)
-    author: AuthorRef
-    created_at: datetime
-    language: str
 
 
 class PostDeleted(Event):
     name: ClassVar[str] = "post.deleted"
-    id: int
+    id: RowId
 
 
-class CommentCreated(Event):
-    """To viewers of the post's page (the author also gets a `comment` notification)."""
+class CommentCreated(Comment, Event):
+    """The comment as the API shows it; to viewers of the post's page (the author also gets
+    a `comment` notification)."""
 
     name: ClassVar[str] = "comment.created"
-    id: int
-    post_id: int
-    body: str = Field(max_length=COMMENT_MAX)
-    author: AuthorRef
-    created_at: datetime
 
 
-class NotificationEvent(Event):
+class NotificationEvent(NotificationFields, Event):
     """A notification. Kind `task_progress` with no `id` is a progress report of a
     background task (`data` = `{task_id, name, progress, status}`): replayed like any
     personal event, but not kept in the notification list nor counted in the bell."""
 
     name: ClassVar[str] = "notification"
     personal: ClassVar[bool] = True
-    id: int | None = None
-    kind: NotificationKind
-    data: dict[str, Any]
-    created_at: datetime
+    id: RowId | None = None
     # the unread count after this notification, so every tab's bell agrees
     unread: int | None = Field(default=None, ge=0)
     event_id: int | None = None
@@ -101,18 +72,12 @@ class NotificationsRead(Event):
     event_id: int | None = None
 
 
-class MessageCreated(Event):
-    """A private message, to every tab of its sender and of its recipient."""
+class MessageCreated(Message, Event):
+    """The message as the API shows it, to every tab of its sender and of its recipient;
+    `client_id` lets the sending tab match its optimistic copy."""
 
     name: ClassVar[str] = "message.created"
     personal: ClassVar[bool] = True
-    id: int
-    sender: UserRef
-    recipient: UserRef
-    body: str = Field(max_length=MESSAGE_MAX)
-    created_at: datetime
-    # the sending tab's id for it, so that tab can match its optimistic copy
-    client_id: str | None = None
     # the receiving user's total of unread messages after this one
     unread: int | None = Field(default=None, ge=0)
     event_id: int | None = None

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,6 +31,8 @@ import socketio
 from tortoise import connections
 
 from microblog import metrics
+from microblog.errors import ServiceError, ValidationFailed
+from microblog.i18n import gettext as _
 from microblog.realtime.publish import control_channel, personal_channel
 from microblog.realtime.rooms import stream_room, user_room
 
@@ -38,6 +41,11 @@ log = logging.getLogger(__name__)
 REPLAY_BATCH = 500
 # public streams (explore, posts, profiles) one socket may watch at once
 MAX_STREAMS = 20
+# client events (subscribe, message.send, typing...) one socket may send: a person typing
+# and chatting in several conversations stays far below, a page opening with a burst of
+# subscriptions fits in the burst; a script is answered `rate_limited`, not served
+EVENT_RATE = 20.0  # per second, on average
+EVENT_BURST = 50  # at once
 
 
 async def events_after(user_id: int, event_id: int, limit: int = REPLAY_BATCH
@@ -47,8 +55,37 @@ async def events_after(user_id: int, event_id: int, limit: int = REPLAY_BATCH
         "ORDER BY event_id LIMIT $3", [user_id, event_id, limit])
 
 
-class StreamError(ValueError):
-    """A client asked for a stream it cannot have; the message says why."""
+class StreamError(ServiceError):
+    """A client asked for more streams than a socket may watch; the message says why."""
+
+    code = "too_many_streams"
+
+
+def unknown_stream() -> ValidationFailed:
+    return ValidationFailed({"stream": _(
+        "Unknown stream: expected explore, post:<id> or user:<id>.")})
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up; each event takes one."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self, now: float | None = None) -> bool:
+        """Whether there was a token for one more event (and take it)."""
+        now = time.monotonic() if now is None else now
+        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 class Cursor:
@@ -63,8 +100,8 @@ class Cursor:
         self.follow_rooms: set[str] = set()
         self.stream_rooms: set[str] = set()
         self.locale: str | None = None
-        # when this socket last sent a typing indicator, per recipient username
-        self.typing_sent: dict[str, float] = {}
+        # the client events this socket may still send (microblog.web.sockets)
+        self.budget = TokenBucket(EVENT_RATE, EVENT_BURST)
 
 
 class PersonalHub:
@@ -118,16 +155,17 @@ class PersonalHub:
         """Watch a public stream (explore, a post, a profile) on this socket."""
         cursor, room = self.cursors.get(sid), stream_room(stream)
         if cursor is None or room is None:
-            raise StreamError("unknown stream: expected explore, post:<id> or user:<id>")
+            raise unknown_stream()
         if room not in cursor.stream_rooms and len(cursor.stream_rooms) >= MAX_STREAMS:
-            raise StreamError(f"at most {MAX_STREAMS} streams per connection")
+            raise StreamError(_("A connection can watch at most %(max)d streams at once.",
+                                max=MAX_STREAMS))
         cursor.stream_rooms.add(room)
         await self.sio.enter_room(sid, room)
 
     async def unsubscribe(self, sid: str, stream: object) -> None:
         cursor, room = self.cursors.get(sid), stream_room(stream)
         if cursor is None or room is None:
-            raise StreamError("unknown stream: expected explore, post:<id> or user:<id>")
+            raise unknown_stream()
         cursor.stream_rooms.discard(room)
         if room not in cursor.follow_rooms:  # a followed author's posts keep coming
             await self.sio.leave_room(sid, room)
@@ -135,7 +173,7 @@ class PersonalHub:
     async def _replay_when_connected(self, cursor: Cursor) -> None:
         # Events sent before Socket.IO's CONNECT packet would be dropped by the client;
         # the manager marks the socket connected right after sending that packet.
-        for _ in range(200):
+        for _attempt in range(200):
             if self.sio.manager.is_connected(cursor.sid, "/"):
                 break
             if cursor.sid not in self.cursors:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-_STREAM = re.compile(r"^(explore|post:(\d{1,18})|user:(\d{1,18}))$")
+_STREAM = re.compile(r"explore|post:([0-9]{1,18})|user:([0-9]{1,18})")
 
 
 def user_room(user_id: int) -> str:
@@ -42,11 +42,11 @@ def stream_room(stream: object) -> str | None:
     """The room behind a client's `subscribe` stream name, or None if it is not one."""
     if not isinstance(stream, str):
         return None
-    match = _STREAM.match(stream)
+    match = _STREAM.fullmatch(stream)
     if match is None:
         return None
+    if match.group(1):
+        return post_room(int(match.group(1)))
     if match.group(2):
-        return post_room(int(match.group(2)))
-    if match.group(3):
-        return author_room(int(match.group(3)))
+        return author_room(int(match.group(2)))
     return explore_room()

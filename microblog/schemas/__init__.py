@@ -1,1 +1,65 @@
-"""Every shape the API and the real-time events show or accept, declared once (pydantic)."""
+"""Every shape the API and the real-time events show or accept, declared once (pydantic):
+resources (what the API returns and the events carry), the collection envelope, and the
+requests the API accepts. `field_errors` turns a validation failure into `{field:
+message}` for the API's 400s and the socket acks alike."""
+
+from microblog.schemas.base import (
+    Body,
+    Cursor,
+    Query,
+    RowId,
+    Schema,
+    Text,
+    Timestamp,
+    UserId,
+    field_errors,
+)
+from microblog.schemas.collections import (
+    Collection,
+    ConversationPage,
+    HistoryMeta,
+    Links,
+    MessageHistory,
+    NotificationPage,
+    PageMeta,
+)
+from microblog.schemas.requests import (
+    HistoryQuery,
+    NewComment,
+    NewMessage,
+    NewPost,
+    NewUser,
+    PageQuery,
+    PostsQuery,
+    ReadMessages,
+    ReadNotifications,
+    ScheduledPostChange,
+)
+from microblog.schemas.resources import (
+    Comment,
+    Conversation,
+    Error,
+    Message,
+    Notification,
+    NotificationFields,
+    Post,
+    ScheduledPost,
+    ScheduledPostLinks,
+    Task,
+    TaskLinks,
+    TaskStarted,
+    Token,
+    Unread,
+    User,
+    UserRef,
+)
+
+__all__ = [
+    "Body", "Collection", "Comment", "Conversation", "ConversationPage", "Cursor", "Error",
+    "HistoryMeta", "HistoryQuery", "Links", "Message", "MessageHistory", "NewComment",
+    "NewMessage", "NewPost", "NewUser", "Notification", "NotificationFields",
+    "NotificationPage", "PageMeta", "PageQuery", "Post", "PostsQuery", "Query",
+    "ReadMessages", "ReadNotifications", "RowId", "ScheduledPost", "ScheduledPostChange",
+    "ScheduledPostLinks", "Schema", "Task", "TaskLinks", "TaskStarted", "Text", "Timestamp",
+    "Token", "Unread", "User", "UserId", "UserRef", "field_errors",
+]

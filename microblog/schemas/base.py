@@ -4,6 +4,7 @@ the reader's language (the API's 400s, the socket acks)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -14,7 +15,8 @@ from microblog.limits import BIGINT_MAX, INT_MAX
 from microblog.text import text_problem
 
 
-def _storable(value: str) -> str:
+def storable(value: str) -> str:
+    """A pydantic validator: microblog.text's check, as a field error."""
     problem = text_problem(value)
     if problem is not None:
         raise PydanticCustomError("bad_text", problem)
@@ -22,7 +24,15 @@ def _storable(value: str) -> str:
 
 
 # any text a person writes: no NUL, no lone surrogate (microblog.text)
-Text = Annotated[str, AfterValidator(_storable)]
+Text = Annotated[str, AfterValidator(storable)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# a moment, shown as ISO 8601 UTC with a `Z` (stored times are UTC)
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 # ids as their columns hold them (users are `integer`, the rest `bigint`)
 UserId = Annotated[int, Field(ge=1, le=INT_MAX)]
 RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
@@ -31,9 +41,30 @@ Cursor = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 
 
 class Schema(BaseModel):
-    """A resource or a request: unknown fields are refused, instances are immutable."""
+    """A resource or a request: unknown fields are refused, instances are immutable; fields
+    named like `_links` are declared as `links` with an alias."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def json_bytes(self) -> bytes:
+        """As the API and the events send it (pydantic's Rust serializer)."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True)
+
+
+class Body(Schema):
+    """A JSON request body: types as JSON has them (`"5"` is not a number, `true` is not 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+class Query(BaseModel):
+    """A query string: unknown parameters are ignored (cache busters and the like)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+MAX_FIELDS = 20
+MAX_FIELD_NAME = 64
 
 
 def _message(error: Any) -> str:
@@ -73,6 +104,20 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     is under `""`."""
     errors: dict[str, str] = {}
     for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"])
+        # a client's unknown field names come back: only a few, never long ones, and
+        # encodable whatever they hold (a socket event's JSON may carry a lone surrogate)
+        field = ".".join(str(part) for part in error["loc"])[:MAX_FIELD_NAME]
+        field = field.encode("utf-8", "backslashreplace").decode("utf-8")
         errors.setdefault(field, _message(error))
+        if len(errors) == MAX_FIELDS:
+            break
     return errors
+
+
+def summary(errors: dict[str, str]) -> str:
+    """One sentence for a 400 or an error ack: `Invalid input: body: This field is
+    required.` (a problem with the whole input is said as it is)."""
+    if set(errors) == {""}:
+        return errors[""]
+    return _("Invalid input: %(details)s", details="; ".join(
+        f"{field}: {message}" if field else message for field, message in errors.items()))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from microblog.clock import now
+from microblog.errors import NotFound, Unavailable, ValidationFailed, storable
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context
 from microblog.infra import resources
@@ -29,12 +29,10 @@ from microblog.limits import (
 from microblog.mail import render_email, send_email
 from microblog.models import ApiToken, PasswordResetToken, User
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.services.errors import NotFound, Unavailable, ValidationFailed, storable
-from microblog.text import text_problem
+from microblog.text import is_username, parse_int, text_problem
 
 log = logging.getLogger(__name__)
 
-USERNAME_RE = re.compile(rf"^[A-Za-z0-9_]{{{USERNAME_MIN},{USERNAME_MAX}}}$")
 API_TOKEN_TTL = timedelta(days=30)
 RESET_TOKEN_TTL = timedelta(hours=1)
 # last_seen is written at most this often per user, not on every request
@@ -48,7 +46,7 @@ def clean_username(value: str | None) -> str:
     username = storable(value or "", "username").strip()
     if not username:
         raise ValidationFailed({"username": _("Please choose a username.")})
-    if not USERNAME_RE.match(username):
+    if not is_username(username):
         raise ValidationFailed({"username": _(
             "Usernames are %(min)d to %(max)d characters: letters, digits and underscores.",
             min=USERNAME_MIN, max=USERNAME_MAX)})
@@ -155,7 +153,7 @@ async def get_user(user_id: int) -> User:
 async def get_user_by_username(username: str) -> User:
     # what cannot be a username is no one's: no query (and no NUL sent to PostgreSQL)
     user = (await User.get_or_none(username_key=username.lower())
-            if USERNAME_RE.match(username) else None)
+            if is_username(username) else None)
     if user is None:
         raise NotFound(_("No such user."))
     return user
@@ -165,11 +163,12 @@ async def user_for_session(auth_id: str | None) -> User | None:
     """The user behind a login cookie's auth id `<user id>:<session epoch>`, if still valid."""
     if not auth_id:
         return None
-    user_id, _, epoch = auth_id.partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+    raw_id, _, raw_epoch = auth_id.partition(":")
+    user_id, epoch = parse_int(raw_id, INT_MAX, 1), parse_int(raw_epoch, INT_MAX)
+    if user_id is None or epoch is None:
         return None
-    user = await _one_user("SELECT * FROM users WHERE id = $1", int(user_id))
-    if user is None or user.session_epoch != int(epoch):
+    user = await _one_user("SELECT * FROM users WHERE id = $1", user_id)
+    if user is None or user.session_epoch != epoch:
         return None
     return user
 

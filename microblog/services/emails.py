@@ -13,13 +13,13 @@ from urllib.parse import quote
 from itsdangerous import BadData, URLSafeSerializer
 from tortoise import connections
 
+from microblog.errors import ServiceError
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
 from microblog.jobs import cron, enqueue, job
 from microblog.mail import render_email, send_email
 from microblog.models import Comment, Follow, User
-from microblog.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

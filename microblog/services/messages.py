@@ -13,9 +13,16 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from microblog.errors import (
+    Forbidden,
+    NotFound,
+    ServiceError,
+    ValidationFailed,
+    storable,
+)
 from microblog.i18n import gettext as _
 from microblog.infra import resources
-from microblog.limits import CLIENT_ID_MAX, MESSAGE_MAX
+from microblog.limits import BIGINT_MAX, CLIENT_ID_MAX, MESSAGE_MAX, USERNAME_MAX, USERNAME_MIN
 from microblog.models import Block, Follow, User
 from microblog.realtime.events import MessageCreated, MessageRead, Typing
 from microblog.realtime.publish import (
@@ -26,9 +33,9 @@ from microblog.realtime.publish import (
 )
 from microblog.realtime.rooms import author_room, user_room
 from microblog.services import accounts
-from microblog.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from microblog.services.pagination import Page
 from microblog.services.posts import AuthorView
+from microblog.text import is_username
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,%d}$" % CLIENT_ID_MAX)  # noqa: UP031
 # sends per user per window; a clear error past it, never a dropped socket
@@ -52,23 +59,13 @@ class MessageView:
     client_id: str | None
 
     def event(self, unread: int | None = None) -> MessageCreated:
-        return MessageCreated(id=self.id, sender=self.sender.ref(),
-                              recipient=self.recipient.ref(), body=self.body,
-                              created_at=self.created_at, client_id=self.client_id,
-                              unread=unread)
-
-    def as_json(self) -> dict[str, Any]:
-        return self.event().payload()
-
-
-def user_ref(user_id: int, username: str, email: str) -> AuthorView:
-    return AuthorView(user_id, username, email)
+        return MessageCreated.of(self, unread=unread)
 
 
 def clean_message(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ValidationFailed({"body": _("Write a message first: it is empty.")})
-    text = body.strip("\n\r ")
+    text = storable(body, "body").strip("\n\r ")
     if len(text) > MESSAGE_MAX:
         raise ValidationFailed({"body": _(
             "That is %(len)d characters; the limit is %(max)d.", len=len(text), max=MESSAGE_MAX)})
@@ -78,7 +75,9 @@ def clean_message(body: Any) -> str:
 def clean_client_id(client_id: Any) -> str | None:
     if client_id is None:
         return None
-    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+    # fullmatch: the pattern's `$` would also accept a trailing newline; its ASCII class
+    # leaves no room for NUL or a lone surrogate
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
         raise ValidationFailed({"client_id": _("client_id must be 1 to 64 letters, digits "
                                                "or - _ . :")})
     return client_id
@@ -87,7 +86,7 @@ def clean_client_id(client_id: Any) -> str | None:
 async def recipient_for(sender: User, to: Any) -> User:
     if not isinstance(to, str) or not to.strip():
         raise ValidationFailed({"to": _("Choose who to send the message to.")})
-    recipient = await accounts.get_user_by_username(to.strip())
+    recipient = await accounts.get_user_by_username(storable(to, "to").strip())
     if recipient.id == sender.id:
         raise ValidationFailed({"to": _("You cannot send a message to yourself.")})
     return recipient
@@ -185,8 +184,10 @@ async def send_message(sender: User | int, to: Any, body: Any, client_id: Any = 
     cid = clean_client_id(client_id)
     if not isinstance(to, str) or not to.strip():
         raise ValidationFailed({"to": _("Choose who to send the message to.")})
+    name = storable(to, "to").strip()
     conn = connections.get("default")
-    rows = await conn.execute_query_dict(_PREPARE, [sender_id, to.strip().lower(), cid])
+    rows = (await conn.execute_query_dict(_PREPARE, [sender_id, name.lower(), cid])
+            if is_username(name) else [])
     if not rows or rows[0]["r_id"] is None:
         raise NotFound(_("No such user."))
     row = rows[0]
@@ -203,8 +204,8 @@ async def send_message(sender: User | int, to: Any, body: Any, client_id: Any = 
     await rate_limit(sender_id)
 
     message = MessageView(
-        int(row["new_id"]), user_ref(sender_id, row["s_name"], row["s_email"]),
-        user_ref(row["r_id"], row["r_name"], row["r_email"]), text, datetime.now(UTC), cid)
+        int(row["new_id"]), AuthorView(sender_id, row["s_name"], row["s_email"]),
+        AuthorView(row["r_id"], row["r_name"], row["r_email"]), text, datetime.now(UTC), cid)
     event = message.event()
     sender_payload = event.model_copy(update={"unread": row["s_unread"]}).payload()
     result = (await conn.execute_query_dict(_WRITE, [
@@ -230,8 +231,8 @@ _SELECT = (
 
 
 def _view(row: dict[str, Any]) -> MessageView:
-    return MessageView(row["id"], user_ref(row["sender_id"], row["s_name"], row["s_email"]),
-                       user_ref(row["recipient_id"], row["r_name"], row["r_email"]),
+    return MessageView(row["id"], AuthorView(row["sender_id"], row["s_name"], row["s_email"]),
+                       AuthorView(row["recipient_id"], row["r_name"], row["r_email"]),
                        row["body"], row["created_at"], row["client_id"])
 
 
@@ -287,7 +288,7 @@ async def conversations(user: User, limit: int = 50, offset: int = 0
         "WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2 OFFSET $3",
         [user.id, limit, offset])
     return [ConversationView(
-        user_ref(r["partner_id"], r["p_name"], r["p_email"]),
+        AuthorView(r["partner_id"], r["p_name"], r["p_email"]),
         _view(r) if r["id"] is not None else None, r["unread"], r["last_read_id"],
         r["partner_read_id"], r["updated_at"]) for r in rows]
 
@@ -343,41 +344,66 @@ async def mark_read(reader: User, partner: User, last_read_id: Any) -> int:
 # --- typing -------------------------------------------------------------------------------
 
 TYPING_INTERVAL = 2.0
+# without Redis (a single process) the throttle is this process's memory; past this many
+# entries the expired ones are forgotten
+TYPING_LOCAL_MAX = 10_000
+_typing_sent: dict[tuple[int, str], float] = {}
 
 
 async def read_up_to(reader: User | int, partner_username: Any, last_read_id: Any) -> int:
     """`mark_read` for a partner named by username (the API and the socket event)."""
     if not isinstance(partner_username, str):
         raise ValidationFailed({"with": _("Say whose messages: {\"with\": <username>}.")})
+    storable(partner_username, "with")
+    if (isinstance(last_read_id, bool) or not isinstance(last_read_id, int)
+            or not 0 <= last_read_id <= BIGINT_MAX):  # beyond bigint: no message's id
+        raise ValidationFailed({"last_read_id": _("last_read_id must be a message id.")})
     user = reader if isinstance(reader, User) else await accounts.get_user(reader)
     partner = await accounts.get_user_by_username(partner_username)
     return await mark_read(user, partner, last_read_id)
 
 
-async def send_typing(sender_id: int, to: Any, sent: dict[str, float]) -> bool:
-    """Tell `to` that the sender is typing, at most once per TYPING_INTERVAL per recipient
-    (checked before touching the database: typing fires on every keystroke); `sent` is the
-    sending socket's memory of when it last did. Whether an indicator went out."""
-    if not isinstance(to, str):
-        raise ValidationFailed({"to": _("Choose who to send the message to.")})
-    if not typing_due(sent, to.strip().lower()[:64]):
+async def send_typing(sender_id: int, to: Any) -> bool:
+    """Tell `to` that the sender is typing, at most once per TYPING_INTERVAL per (sender,
+    recipient), whichever of the sender's sockets and instances it comes from. Whether an
+    indicator went out.
+
+    Typing fires on every keystroke, so the throttle is checked before the database; a name
+    that cannot be a username is refused before the throttle, so it never touches it."""
+    if not isinstance(to, str) or not is_username(to.strip()):
+        raise ValidationFailed({"to": _(
+            "Usernames are %(min)d to %(max)d characters: letters, digits and underscores.",
+            min=USERNAME_MIN, max=USERNAME_MAX)})
+    username = to.strip()
+    if not await typing_due(sender_id, username.lower()):
         return False
     sender = await accounts.get_user(sender_id)
-    recipient = await recipient_for(sender, to)
+    recipient = await recipient_for(sender, username)
     await check_not_blocked(sender.id, recipient.id)
     typing(sender, recipient)
     return True
 
 
-def typing_due(sent: dict[str, float], recipient_key: str) -> bool:
-    """At most one indicator per recipient per interval; `sent` is the sending socket's
-    memory of when it last sent one to each recipient (it is updated here)."""
-    now = time.monotonic()
-    if now - sent.get(recipient_key, 0.0) < TYPING_INTERVAL:
+async def typing_due(sender_id: int, recipient_key: str) -> bool:
+    """Whether an indicator from the sender to `recipient_key` (a lowercased username) may go
+    out now: only the first of each TYPING_INTERVAL, across every instance (a Redis key set
+    only if absent, expiring with the interval)."""
+    if resources.redis is None:
+        return _typing_due_here(sender_id, recipient_key, time.monotonic())
+    first = await resources.redis.set(resources.key("typing", sender_id, recipient_key), 1,
+                                      nx=True, px=int(TYPING_INTERVAL * 1000))
+    return bool(first)
+
+
+def _typing_due_here(sender_id: int, recipient_key: str, now: float) -> bool:
+    if len(_typing_sent) > TYPING_LOCAL_MAX:
+        for key, at in list(_typing_sent.items()):
+            if now - at >= TYPING_INTERVAL:
+                del _typing_sent[key]
+    last = _typing_sent.get((sender_id, recipient_key))
+    if last is not None and now - last < TYPING_INTERVAL:
         return False
-    if len(sent) > 256:  # a socket typing to very many people: forget the old ones
-        sent.clear()
-    sent[recipient_key] = now
+    _typing_sent[(sender_id, recipient_key)] = now
     return True
 
 

@@ -13,12 +13,6 @@ from microblog.realtime.publish import publish_personal, record_personal
 from microblog.services.pagination import Page, PageRequest
 
 
-def actor(user: User) -> dict[str, Any]:
-    """Who did it, as notifications show them."""
-    return {"id": user.id, "username": user.username, "avatar": user.avatar(64),
-            "avatar_hash": user.avatar_hash()}
-
-
 async def notify(conn: BaseDBAsyncClient, user_id: int, kind: NotificationKind,
                  data: dict[str, Any]) -> NotificationEvent:
     """Inside a transaction: store a notification and its personal event. The caller

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from microblog.errors import ValidationFailed
 from microblog.i18n import gettext as _
-from microblog.limits import PAGE_MAX
-from microblog.services.errors import ValidationFailed
+from microblog.limits import MAX_PER_PAGE, PAGE_MAX
 from microblog.text import parse_int
 
 T = TypeVar("T")
 
-MAX_PER_PAGE = 100
 
 
 @dataclass(frozen=True)

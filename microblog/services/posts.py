@@ -12,15 +12,16 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from microblog.errors import Forbidden, NotFound, ValidationFailed, storable
 from microblog.i18n import gettext as _
 from microblog.limits import COMMENT_MAX, POST_MAX
 from microblog.models import Comment, NotificationKind, Post, User
 from microblog.models.user import email_hash, gravatar_url
-from microblog.realtime.events import AuthorRef, CommentCreated, PostCreated, PostDeleted
+from microblog.realtime.events import CommentCreated, PostCreated, PostDeleted
 from microblog.realtime.publish import publish, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
+from microblog.schemas import UserRef
 from microblog.services import emails, notifications
-from microblog.services.errors import Forbidden, NotFound, ValidationFailed, storable
 from microblog.services.pagination import Page, PageRequest
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,7 @@ async def insert_post(author: User, text: str,
 def post_created(post: Post) -> None:
     """After commit: what a new post sets off, however it was made (posted now or a
     scheduled post published by the worker)."""
-    author = post.author
-    publish(PostCreated(id=post.id, body=post.body, author=author_ref(author),
-                        created_at=post.created_at, language=post.language),
-            author_room(author.id), explore_room())
-
-
-def author_ref(user: Any) -> AuthorRef:
-    return AuthorRef(id=user.id, username=user.username, avatar=user.avatar(128))
+    publish(PostCreated.of(post), author_room(post.author.id), explore_room())
 
 
 async def get_post(post_id: int) -> Post:
@@ -103,14 +97,12 @@ async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
         comment = await Comment.create(post=post, author=author, body=text, using_db=conn)
         if post_author_id != author.id:
             event = await notifications.notify(conn, post_author_id, NotificationKind.COMMENT, {
-                "user": notifications.actor(author), "post_id": post.id,
+                "user": UserRef.of(author).model_dump(mode="json"), "post_id": post.id,
                 "comment_id": comment.id, "excerpt": text[:100]})
     comment.author = author
     if event is not None:
         publish_personal(post_author_id, event)
-    publish(CommentCreated(id=comment.id, post_id=post.id, body=text,
-                           author=author_ref(author), created_at=comment.created_at),
-            post_room(post.id), user_room(post_author_id))
+    publish(CommentCreated.of(comment), post_room(post.id), user_room(post_author_id))
     if event is not None:
         await emails.comment_email(comment.id, post.author)
     return comment
@@ -140,10 +132,6 @@ class AuthorView:
 
     def avatar(self, size: int = 128) -> str:
         return gravatar_url(self.email, size)
-
-    def ref(self) -> AuthorRef:
-        """As events and the API show a user."""
-        return AuthorRef(id=self.id, username=self.username, avatar=self.avatar(128))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from microblog.clock import now
+from microblog.errors import Conflict, NotFound, ValidationFailed
 from microblog.i18n import gettext as _
 from microblog.jobs import cron, enqueue, job
 from microblog.limits import POST_MAX
 from microblog.models import Post, ScheduledPost, User
 from microblog.services import posts
-from microblog.services.errors import Conflict, NotFound, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
+from microblog.text import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ SWEEP_BATCH = 200
 MAX_OFFSET_MINUTES = 16 * 60
 
 
-def status(row: ScheduledPost) -> str:
+def status(row: ScheduledPost) -> Literal["scheduled", "published"]:
     return "published" if row.post_id is not None else "scheduled"
 
 
@@ -64,6 +66,8 @@ def parse_publish_at(value: object, tz_offset: object = None) -> datetime | None
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, str) and len(value) <= 64:
+        if text_problem(value) is not None:  # fromisoformat lets a trailing NUL through
+            raise _bad_time()
         try:
             when = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -79,13 +83,15 @@ def parse_publish_at(value: object, tz_offset: object = None) -> datetime | None
         raise _bad_time() from None
 
 
+_OFFSET = re.compile(r"[+-]?[0-9]{1,4}")
+
+
 def offset_minutes(tz_offset: object) -> int:
     if tz_offset is None or tz_offset == "":
         return 0
-    try:
-        minutes = int(str(tz_offset).strip())
-    except ValueError:
-        minutes = MAX_OFFSET_MINUTES + 1
+    raw = str(tz_offset).strip()
+    # ASCII digits only: int() would read "٣" as 3
+    minutes = int(raw) if _OFFSET.fullmatch(raw) else MAX_OFFSET_MINUTES + 1
     if isinstance(tz_offset, bool) or abs(minutes) > MAX_OFFSET_MINUTES:
         raise ValidationFailed({"publish_at": _("The time zone offset is not valid.")})
     return minutes

@@ -6,12 +6,13 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from microblog.errors import Forbidden, ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import Block, Follow, NotificationKind, User
 from microblog.realtime.publish import publish_membership, publish_personal
 from microblog.realtime.rooms import author_room
+from microblog.schemas import UserRef
 from microblog.services import emails, notifications
-from microblog.services.errors import Forbidden, ServiceError
 from microblog.services.pagination import Page, PageRequest
 
 
@@ -26,7 +27,7 @@ async def follow(user: User, target: User) -> bool:
         async with in_transaction() as conn:
             await Follow.create(follower_id=user.id, followed_id=target.id, using_db=conn)
             event = await notifications.notify(conn, target.id, NotificationKind.FOLLOW,
-                                               {"user": notifications.actor(user)})
+                                               {"user": UserRef.of(user).model_dump(mode="json")})
     except IntegrityError:
         return False
     publish_personal(target.id, event)

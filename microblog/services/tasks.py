@@ -24,6 +24,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from microblog.clock import iso, now
+from microblog.errors import Conflict, NotFound, Unavailable
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context
 from microblog.infra import resources
@@ -34,7 +35,6 @@ from microblog.models import RUNNING, NotificationKind, Task, TaskStatus, User
 from microblog.realtime.events import NotificationEvent
 from microblog.realtime.publish import publish_personal, record_personal
 from microblog.services import emails, notifications
-from microblog.services.errors import Conflict, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 

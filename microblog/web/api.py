@@ -1,4 +1,6 @@
-"""The JSON API (DESIGN.md's table). Thin: parse, call a service, serialise."""
+"""The JSON API (DESIGN.md's table). Thin: quart-schema validates the input against
+microblog.schemas, a service does the work, the answer is a schema. Every route documents
+its answers, which `/openapi.json` publishes (microblog.web.openapi)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,22 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from quart import Blueprint, Response, g, jsonify, request, send_file, url_for
+from quart import Blueprint, Response, g, request, send_file, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user as auth_user
+from quart_schema import (
+    RequestSchemaValidationError,
+    security_scheme,
+    tag,
+    validate_querystring,
+    validate_request,
+)
 
+from microblog import schemas
+from microblog.errors import AuthenticationFailed, ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import User
+from microblog.schemas.base import summary
 from microblog.services import (
     accounts,
     messages,
@@ -23,38 +35,42 @@ from microblog.services import (
     social,
     tasks,
 )
-from microblog.services.errors import AuthenticationFailed, ServiceError, ValidationFailed
 from microblog.services.pagination import Page, PageRequest
 from microblog.web.common import error_response
-from microblog.web.serializers import (
-    conversation_json,
-    iso,
-    notification_json,
-    post_json,
-    task_json,
-    user_json,
-)
+from microblog.web.openapi import NO_CONTENT, answers, fails, json_response, validation_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def located(body: dict[str, Any], status: int, endpoint: str, **values: Any) -> Response:
-    """A 201/202 answer whose `Location` names the resource to read next."""
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["Location"] = url_for(endpoint, **values)
-    return response
+T = TypeVar("T")
 
 
 @bp.errorhandler(ServiceError)
 async def service_error(exc: ServiceError) -> Response:
-    extra = {"errors": exc.errors} if hasattr(exc, "errors") else {}
+    extra: dict[str, Any] = {"errors": exc.errors} if hasattr(exc, "errors") else {}
     response = error_response(exc.status, exc.message, **extra)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@bp.errorhandler(RequestSchemaValidationError)
+async def invalid_request(exc: RequestSchemaValidationError) -> Response:
+    errors = validation_errors(exc.validation_error)
+    if set(errors) == {""}:
+        return error_response(400, errors[""])
+    return error_response(400, summary(errors), errors=errors)
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def located(model: schemas.Schema, status: int, endpoint: str, **values: Any) -> Response:
+    """A 201/202 answer whose `Location` names the resource to read next."""
+    response = json_response(model, status)
+    response.headers["Location"] = url_for(endpoint, **values)
     return response
 
 
@@ -79,67 +95,70 @@ def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         g.api_user = user
         return await view(*args, **kwargs)
 
-    return wrapper
+    return security_scheme([{"bearer": []}])(fails(401)(wrapper))
 
 
 def api_user() -> User:
     return g.api_user  # type: ignore[no-any-return]
 
 
-async def json_body() -> dict[str, Any]:
-    data = await request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise ServiceError(_("The request body must be a JSON object."))
-    return data
+def collection(page: Page[Any], items: Iterable[T], endpoint: str, **values: Any
+               ) -> dict[str, Any]:
+    """The fields of a collection envelope for `page` (DESIGN.md)."""
 
-
-def page_request() -> PageRequest:
-    return PageRequest.parse(request.args.get("page"), request.args.get("per_page"))
-
-
-def collection(page: Page[Any], items: Iterable[dict[str, Any]], endpoint: str,
-               **values: Any) -> dict[str, Any]:
     def link(number: int) -> str:
         return url_for(endpoint, page=number, per_page=page.per_page, **values)
 
     return {
         "items": list(items),
-        "_meta": {"page": page.page, "per_page": page.per_page,
-                  "total_pages": page.total_pages, "total_items": page.total_items},
-        "_links": {"self": link(page.page),
-                   "next": link(page.page + 1) if page.has_next else None,
-                   "prev": link(page.page - 1) if page.has_prev else None},
+        "meta": schemas.PageMeta(page=page.page, per_page=page.per_page,
+                                 total_pages=page.total_pages, total_items=page.total_items),
+        "links": schemas.Links(self_=link(page.page),
+                               next=link(page.page + 1) if page.has_next else None,
+                               prev=link(page.page - 1) if page.has_prev else None),
     }
 
 
-async def user_document(user: User) -> dict[str, Any]:
-    return user_json(user, await social.counts(user))
+def page_of(query: schemas.PageQuery) -> PageRequest:
+    return PageRequest(query.page, query.per_page)
+
+
+async def user_document(user: User) -> schemas.User:
+    return schemas.User.of(user, await social.counts(user))
 
 
 # --- users and tokens ---------------------------------------------------------------------
 
+USERS = ["users"]
+
 
 @bp.route("/users", methods=["POST"])
-async def create_user() -> ResponseReturnValue:
-    data = await json_body()
-    user = await accounts.register(
-        _str(data.get("username")), _str(data.get("email")), _str(data.get("password")))
+@tag(USERS)
+@security_scheme([])
+@validate_request(schemas.NewUser)
+@answers(201, schemas.User, 400)
+async def create_user(data: schemas.NewUser) -> ResponseReturnValue:
+    """Register an account.
+
+    No authentication. A 400 names each invalid or taken field."""
+    user = await accounts.register(data.username, data.email, data.password)
     return located(await user_document(user), 201, "api.get_user", user_id=user.id)
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 @bp.route("/tokens", methods=["POST"])
+@tag(USERS)
+@security_scheme([{"basic": []}])
+@answers(200, schemas.Token, 401)
 async def create_token() -> ResponseReturnValue:
+    """Get an API token (valid 30 days) with HTTP Basic: username or email, and password."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, encoded = header.partition(" ")
     login = password = None
-    if scheme.lower() == "basic":
+    if scheme.lower() == "basic" and len(encoded) <= 4096:
         try:
-            login, _colon, password = base64.b64decode(encoded.strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            login, _colon, password = base64.b64decode(
+                encoded.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
             login = None
     user = await accounts.authenticate(login, password) if login else None
     if user is None:
@@ -147,159 +166,225 @@ async def create_token() -> ResponseReturnValue:
         response.headers["WWW-Authenticate"] = 'Basic realm="api"'
         return response
     token, expires = await accounts.issue_api_token(user)
-    return {"token": token, "expires_at": expires.isoformat().replace("+00:00", "Z")}
+    return json_response(schemas.Token(token=token, expires_at=expires))
 
 
 @bp.route("/tokens", methods=["DELETE"])
+@tag(USERS)
 @token_required
+@answers(204, NO_CONTENT)
 async def revoke_token() -> ResponseReturnValue:
+    """Revoke the token this request carries."""
     await accounts.revoke_api_token(bearer_token() or "")
-    return "", 204
+    return no_content()
 
 
-@bp.route("/users/<int:user_id>")
+@bp.route("/users/<id(32):user_id>")
+@tag(USERS)
 @token_required
+@answers(200, schemas.User, 404)
 async def get_user(user_id: int) -> ResponseReturnValue:
-    return await user_document(await accounts.get_user(user_id))
+    """A user's profile."""
+    return json_response(await user_document(await accounts.get_user(user_id)))
 
 
-@bp.route("/users/<int:user_id>/posts")
+@bp.route("/users/<id(32):user_id>/posts")
+@tag(USERS)
 @token_required
-async def user_posts(user_id: int) -> ResponseReturnValue:
+@validate_querystring(schemas.PostsQuery)
+@answers(200, schemas.Collection[schemas.Post], 400, 404)
+async def user_posts(user_id: int, query_args: schemas.PostsQuery) -> ResponseReturnValue:
+    """A user's posts, newest first."""
     user = await accounts.get_user(user_id)
-    page = await posts.posts_by(user, page_request(), count=True, since_id=_since_id())
-    return collection(page, map(post_json, page.items), "api.user_posts", user_id=user_id)
+    page = await posts.posts_by(user, page_of(query_args), count=True,
+                                since_id=query_args.since_id)
+    return json_response(schemas.Collection[schemas.Post](**collection(
+        page, map(schemas.Post.of, page.items), "api.user_posts", user_id=user_id)))
 
 
-@bp.route("/users/<int:user_id>/followers")
+@bp.route("/users/<id(32):user_id>/followers")
+@tag(USERS)
 @token_required
-async def user_followers(user_id: int) -> ResponseReturnValue:
+@validate_querystring(schemas.PageQuery)
+@answers(200, schemas.Collection[schemas.User], 400, 404)
+async def user_followers(user_id: int, query_args: schemas.PageQuery) -> ResponseReturnValue:
+    """Who follows a user."""
     user = await accounts.get_user(user_id)
-    page = await social.followers(user, page_request(), count=True)
-    return collection(page, [await user_document(u) for u in page.items],
-                      "api.user_followers", user_id=user_id)
+    page = await social.followers(user, page_of(query_args), count=True)
+    return json_response(schemas.Collection[schemas.User](**collection(
+        page, [await user_document(u) for u in page.items], "api.user_followers",
+        user_id=user_id)))
 
 
-@bp.route("/users/<int:user_id>/following")
+@bp.route("/users/<id(32):user_id>/following")
+@tag(USERS)
 @token_required
-async def user_following(user_id: int) -> ResponseReturnValue:
+@validate_querystring(schemas.PageQuery)
+@answers(200, schemas.Collection[schemas.User], 400, 404)
+async def user_following(user_id: int, query_args: schemas.PageQuery) -> ResponseReturnValue:
+    """Whom a user follows."""
     user = await accounts.get_user(user_id)
-    page = await social.following(user, page_request(), count=True)
-    return collection(page, [await user_document(u) for u in page.items],
-                      "api.user_following", user_id=user_id)
+    page = await social.following(user, page_of(query_args), count=True)
+    return json_response(schemas.Collection[schemas.User](**collection(
+        page, [await user_document(u) for u in page.items], "api.user_following",
+        user_id=user_id)))
 
 
-@bp.route("/me/following/<int:user_id>", methods=["POST"])
+@bp.route("/me/following/<id(32):user_id>", methods=["POST"])
+@tag(USERS)
 @token_required
+@answers(204, NO_CONTENT, 400, 403, 404)
 async def follow(user_id: int) -> ResponseReturnValue:
+    """Follow a user (400 for yourself, 403 when they blocked you)."""
     await social.follow(api_user(), await accounts.get_user(user_id))
-    return "", 204
+    return no_content()
 
 
-@bp.route("/me/following/<int:user_id>", methods=["DELETE"])
+@bp.route("/me/following/<id(32):user_id>", methods=["DELETE"])
+@tag(USERS)
 @token_required
+@answers(204, NO_CONTENT, 400, 404)
 async def unfollow(user_id: int) -> ResponseReturnValue:
+    """Stop following a user."""
     await social.unfollow(api_user(), await accounts.get_user(user_id))
-    return "", 204
+    return no_content()
 
 
 # --- posts --------------------------------------------------------------------------------
 
+POSTS = ["posts"]
+
 
 @bp.route("/posts", methods=["POST"])
+@tag(POSTS)
 @token_required
-async def create_post() -> ResponseReturnValue:
-    data = await json_body()
-    if data.get("publish_at") is not None:  # for later: 202, a scheduled post, not a post yet
-        row = await scheduled.schedule_post(api_user(), _str(data.get("body")),
-                                            data["publish_at"])
-        return located(scheduled_json(row), 202, "api.get_scheduled_post",
+@validate_request(schemas.NewPost)
+@answers(201, schemas.Post, 400, 409)
+@answers(202, schemas.ScheduledPost)
+async def create_post(data: schemas.NewPost) -> ResponseReturnValue:
+    """Post now, or schedule it for later.
+
+    201 and the post; with `publish_at`, 202 and a scheduled post. 409 when you already
+    have the most scheduled posts one can have waiting."""
+    if data.publish_at is not None:
+        row = await scheduled.schedule_post(api_user(), data.body, data.publish_at)
+        return located(scheduled_document(row), 202, "api.get_scheduled_post",
                        scheduled_id=row.id)
-    post = await posts.create_post(api_user(), _str(data.get("body")))
-    return located(post_json(post), 201, "api.get_post", post_id=post.id)
+    post = await posts.create_post(api_user(), data.body)
+    return located(schemas.Post.of(post), 201, "api.get_post", post_id=post.id)
 
 
-@bp.route("/posts/<int:post_id>")
+@bp.route("/posts/<id:post_id>")
+@tag(POSTS)
 @token_required
+@answers(200, schemas.Post, 404)
 async def get_post(post_id: int) -> ResponseReturnValue:
-    return post_json(await posts.get_post(post_id))
+    """One post."""
+    return json_response(schemas.Post.of(await posts.get_post(post_id)))
 
 
-@bp.route("/posts/<int:post_id>", methods=["DELETE"])
+@bp.route("/posts/<id:post_id>", methods=["DELETE"])
+@tag(POSTS)
 @token_required
+@answers(204, NO_CONTENT, 403, 404)
 async def delete_post(post_id: int) -> ResponseReturnValue:
+    """Delete one of your posts."""
     await posts.delete_post(api_user(), post_id)
-    return "", 204
+    return no_content()
 
 
 @bp.route("/posts")
+@tag(POSTS)
 @token_required
-async def explore() -> ResponseReturnValue:
-    page = await posts.explore(page_request(), count=True, since_id=_since_id())
-    return collection(page, map(post_json, page.items), "api.explore")
+@validate_querystring(schemas.PostsQuery)
+@answers(200, schemas.Collection[schemas.Post], 400)
+async def explore(query_args: schemas.PostsQuery) -> ResponseReturnValue:
+    """Everyone's posts, newest first (explore)."""
+    page = await posts.explore(page_of(query_args), count=True, since_id=query_args.since_id)
+    return json_response(schemas.Collection[schemas.Post](**collection(
+        page, map(schemas.Post.of, page.items), "api.explore")))
 
 
 @bp.route("/timeline")
+@tag(POSTS)
 @token_required
-async def timeline() -> ResponseReturnValue:
-    page = await posts.home_timeline(api_user(), page_request(), count=True,
-                                     since_id=_since_id())
-    return collection(page, map(post_json, page.items), "api.timeline")
-
-
-def _since_id() -> int | None:
-    raw = request.args.get("since_id")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise ServiceError(_("since_id must be a post id."))
-    return int(raw)
+@validate_querystring(schemas.PostsQuery)
+@answers(200, schemas.Collection[schemas.Post], 400)
+async def timeline(query_args: schemas.PostsQuery) -> ResponseReturnValue:
+    """Your home timeline: your posts and those of the people you follow, newest first."""
+    page = await posts.home_timeline(api_user(), page_of(query_args), count=True,
+                                     since_id=query_args.since_id)
+    return json_response(schemas.Collection[schemas.Post](**collection(
+        page, map(schemas.Post.of, page.items), "api.timeline")))
 
 
 # --- notifications ------------------------------------------------------------------------
 
+NOTIFICATIONS = ["notifications"]
+
 
 @bp.route("/notifications")
+@tag(NOTIFICATIONS)
 @token_required
-async def list_notifications() -> ResponseReturnValue:
-    page = await notifications.notifications(api_user(), page_request(), count=True)
-    body = collection(page, map(notification_json, page.items), "api.list_notifications")
-    body["unread"] = api_user().unread_notifications
-    return body
+@validate_querystring(schemas.PageQuery)
+@answers(200, schemas.NotificationPage, 400)
+async def list_notifications(query_args: schemas.PageQuery) -> ResponseReturnValue:
+    """Your notifications, newest first, and how many are unread."""
+    page = await notifications.notifications(api_user(), page_of(query_args), count=True)
+    return json_response(schemas.NotificationPage(
+        **collection(page, map(schemas.Notification.of, page.items),
+                     "api.list_notifications"),
+        unread=api_user().unread_notifications))
 
 
 @bp.route("/notifications/read", methods=["POST"])
+@tag(NOTIFICATIONS)
 @token_required
-async def read_notifications() -> ResponseReturnValue:
-    data = await request.get_json(force=True, silent=True)
-    up_to = data.get("up_to_id") if isinstance(data, dict) else None
-    if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int)):
-        raise ServiceError(_("up_to_id must be a notification id."))
-    return {"unread": await notifications.mark_read(api_user(), up_to)}
+@validate_request(schemas.ReadNotifications)
+@answers(200, schemas.Unread, 400)
+async def read_notifications(data: schemas.ReadNotifications) -> ResponseReturnValue:
+    """Mark notifications read: all (an empty body or `{}`), or up to `up_to_id`."""
+    return json_response(schemas.Unread(
+        unread=await notifications.mark_read(api_user(), data.up_to_id)))
 
 
 # --- background tasks (exports) -----------------------------------------------------------
 
+TASKS = ["tasks"]
+
 
 @bp.route("/exports", methods=["POST"])
+@tag(TASKS)
 @token_required
+@answers(202, schemas.TaskStarted, 409, 503)
 async def start_export() -> ResponseReturnValue:
-    """202 and the task to watch; 409 while one of the user's exports is still running."""
+    """Export your posts (CSV and JSON in a zip) in the background.
+
+    202 and the task to watch; 409 while one of your exports is still running; 503 when
+    the job queue cannot be reached (nothing was started)."""
     task = await tasks.start_export(api_user())
-    return located({"task_id": task.id, "_links": {
-        "task": url_for("api.get_task", task_id=task.id)}}, 202, "api.get_task", task_id=task.id)
+    task_url = url_for("api.get_task", task_id=task.id)
+    return located(schemas.TaskStarted(task_id=task.id, links=schemas.TaskLinks(task=task_url)),
+                   202, "api.get_task", task_id=task.id)
 
 
-@bp.route("/tasks/<task_id>")
+@bp.route("/tasks/<segment(32):task_id>")
+@tag(TASKS)
 @token_required
+@answers(200, schemas.Task, 404)
 async def get_task(task_id: str) -> ResponseReturnValue:
-    return task_json(await tasks.get_task(api_user(), task_id))
+    """One of your background tasks."""
+    return json_response(schemas.Task.of(await tasks.get_task(api_user(), task_id)))
 
 
-@bp.route("/tasks/<task_id>/download/<filename>")
+@bp.route("/tasks/<segment(32):task_id>/download/<segment(64):filename>")
+@tag(TASKS)
 @token_required
+@answers(200, bytes, 404)
 async def download_export(task_id: str, filename: str) -> ResponseReturnValue:
-    """The owner's export file; anyone else gets the same 404 as for a missing one."""
+    """Download a finished export's file.
+
+    Only its owner can; anyone else gets the same 404 as for a missing file."""
     user = api_user()
     path = await tasks.export_file(user, task_id, filename)
     response = await send_file(path, as_attachment=True,
@@ -310,131 +395,152 @@ async def download_export(task_id: str, filename: str) -> ResponseReturnValue:
 
 # --- private messages ---------------------------------------------------------------------
 
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise ServiceError(_("%(name)s must be a number.", name=name))
-    return int(raw)
+MESSAGES = ["messages"]
 
 
 @bp.route("/messages")
+@tag(MESSAGES)
 @token_required
-async def message_history() -> ResponseReturnValue:
-    """A conversation, newest first; `before=<id>` pages back (keyset)."""
-    partner_name = request.args.get("with")
-    if not partner_name:
-        raise ServiceError(_("Say whose conversation: ?with=<username>."))
-    partner = await accounts.get_user_by_username(partner_name)
-    before = _int_arg("before")
-    per_page = _int_arg("per_page") or 50
-    page = await messages.history(api_user(), partner, before, per_page)
+@validate_querystring(schemas.HistoryQuery)
+@answers(200, schemas.MessageHistory, 400, 404)
+async def message_history(query_args: schemas.HistoryQuery) -> ResponseReturnValue:
+    """A conversation with someone, newest first.
+
+    `before=<id>` pages back to older messages (`_links.next` gives it)."""
+    partner = await accounts.get_user_by_username(query_args.with_)
+    page = await messages.history(api_user(), partner, query_args.before, query_args.per_page)
     older = None
     if page.has_next and page.items:
         values: dict[str, Any] = {"with": partner.username, "before": page.items[-1].id,
                                   "per_page": page.per_page}
         older = url_for("api.message_history", **values)
-    return {
-        "items": [m.as_json() for m in page.items],
-        "_meta": {"per_page": page.per_page, "before": before},
-        "_links": {"self": request.full_path, "next": older, "prev": None},
-    }
+    here: dict[str, Any] = {"with": partner.username, "per_page": page.per_page}
+    if query_args.before is not None:
+        here["before"] = query_args.before
+    return json_response(schemas.MessageHistory(
+        items=[schemas.Message.of(m) for m in page.items],
+        meta=schemas.HistoryMeta(per_page=page.per_page, before=query_args.before),
+        links=schemas.Links(self_=url_for("api.message_history", **here), next=older,
+                            prev=None)))
 
 
 @bp.route("/messages", methods=["POST"])
+@tag(MESSAGES)
 @token_required
-async def send_message() -> ResponseReturnValue:
-    data = await json_body()
-    message, created = await messages.send_message(
-        api_user(), data.get("to"), data.get("body"), data.get("client_id"))
-    response = jsonify(message.as_json())
-    response.status_code = 201 if created else 200
-    return response
+@validate_request(schemas.NewMessage)
+@answers(201, schemas.Message, 400, 403, 404, 429)
+@answers(200, schemas.Message)
+async def send_message(data: schemas.NewMessage) -> ResponseReturnValue:
+    """Send a private message.
+
+    201 and the message; 200 and the message already sent under the same `client_id`
+    (a retry sends nothing twice). 403 when blocked, 429 when sending too fast."""
+    message, created = await messages.send_message(api_user(), data.to, data.body,
+                                                   data.client_id)
+    return json_response(schemas.Message.of(message), 201 if created else 200)
 
 
 @bp.route("/messages/read", methods=["POST"])
+@tag(MESSAGES)
 @token_required
-async def read_messages() -> ResponseReturnValue:
-    data = await json_body()
-    return {"unread": await messages.read_up_to(api_user(), data.get("with"),
-                                                data.get("last_read_id"))}
+@validate_request(schemas.ReadMessages)
+@answers(200, schemas.Unread, 400, 404)
+async def read_messages(data: schemas.ReadMessages) -> ResponseReturnValue:
+    """Mark a conversation read up to a message; the answer is your unread total."""
+    return json_response(schemas.Unread(unread=await messages.read_up_to(
+        api_user(), data.with_, data.last_read_id)))
 
 
 @bp.route("/conversations")
+@tag(MESSAGES)
 @token_required
-async def conversations() -> ResponseReturnValue:
-    req = page_request()
+@validate_querystring(schemas.PageQuery)
+@answers(200, schemas.ConversationPage, 400)
+async def conversations(query_args: schemas.PageQuery) -> ResponseReturnValue:
+    """Your inbox: conversations, most recent first, and your unread total."""
+    req = page_of(query_args)
     rows = await messages.conversations(api_user(), req.per_page + 1, req.offset)
     page = Page(rows[: req.per_page], req.page, req.per_page, len(rows) > req.per_page)
-    body = collection(page, (conversation_json(c) for c in page.items), "api.conversations")
-    body["unread"] = api_user().unread_messages
-    return body
+    return json_response(schemas.ConversationPage(
+        **collection(page, map(schemas.Conversation.of, page.items), "api.conversations"),
+        unread=api_user().unread_messages))
 
 
-@bp.route("/me/blocks/<int:user_id>", methods=["POST"])
+@bp.route("/me/blocks/<id(32):user_id>", methods=["POST"])
+@tag(MESSAGES)
 @token_required
+@answers(204, NO_CONTENT, 400, 404)
 async def block(user_id: int) -> ResponseReturnValue:
+    """Block a user: they can no longer message or follow you."""
     await messages.block(api_user(), await accounts.get_user(user_id))
-    return "", 204
+    return no_content()
 
 
-@bp.route("/me/blocks/<int:user_id>", methods=["DELETE"])
+@bp.route("/me/blocks/<id(32):user_id>", methods=["DELETE"])
+@tag(MESSAGES)
 @token_required
+@answers(204, NO_CONTENT, 404)
 async def unblock(user_id: int) -> ResponseReturnValue:
+    """Unblock a user."""
     await messages.unblock(api_user(), await accounts.get_user(user_id))
-    return "", 204
+    return no_content()
 
 
 # --- scheduled posts ----------------------------------------------------------------------
 
+SCHEDULED = ["scheduled"]
 
-def scheduled_json(row: Any) -> dict[str, Any]:
+
+def scheduled_document(row: Any) -> schemas.ScheduledPost:
     post_id = row.post_id
-    return {
-        "id": row.id,
-        "body": row.body,
-        "publish_at": iso(row.publish_at),
-        "status": scheduled.status(row),
-        "post_id": post_id,
-        "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
-        "_links": {
-            "self": url_for("api.get_scheduled_post", scheduled_id=row.id),
-            "post": url_for("api.get_post", post_id=post_id) if post_id is not None else None,
-        },
-    }
+    return schemas.ScheduledPost(
+        id=row.id, body=row.body, publish_at=row.publish_at, status=scheduled.status(row),
+        post_id=post_id, created_at=row.created_at, updated_at=row.updated_at,
+        links=schemas.ScheduledPostLinks(
+            self_=url_for("api.get_scheduled_post", scheduled_id=row.id),
+            post=url_for("api.get_post", post_id=post_id) if post_id is not None else None))
 
 
 @bp.route("/scheduled-posts")
+@tag(SCHEDULED)
 @token_required
-async def list_scheduled_posts() -> ResponseReturnValue:
-    """The user's posts waiting to be published, soonest first."""
-    page = await scheduled.list_scheduled(api_user(), page_request())
-    return collection(page, map(scheduled_json, page.items), "api.list_scheduled_posts")
+@validate_querystring(schemas.PageQuery)
+@answers(200, schemas.Collection[schemas.ScheduledPost], 400)
+async def list_scheduled_posts(query_args: schemas.PageQuery) -> ResponseReturnValue:
+    """Your posts waiting to be published, soonest first."""
+    page = await scheduled.list_scheduled(api_user(), page_of(query_args))
+    return json_response(schemas.Collection[schemas.ScheduledPost](**collection(
+        page, map(scheduled_document, page.items), "api.list_scheduled_posts")))
 
 
-@bp.route("/scheduled-posts/<int:scheduled_id>")
+@bp.route("/scheduled-posts/<id:scheduled_id>")
+@tag(SCHEDULED)
 @token_required
+@answers(200, schemas.ScheduledPost, 404)
 async def get_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
-    return scheduled_json(await scheduled.get_scheduled(api_user(), scheduled_id))
+    """One of your scheduled posts."""
+    return json_response(scheduled_document(
+        await scheduled.get_scheduled(api_user(), scheduled_id)))
 
 
-@bp.route("/scheduled-posts/<int:scheduled_id>", methods=["PATCH"])
+@bp.route("/scheduled-posts/<id:scheduled_id>", methods=["PATCH"])
+@tag(SCHEDULED)
 @token_required
-async def update_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
-    data = await json_body()
-    body = data.get("body")
-    if body is not None and not isinstance(body, str):
-        raise ValidationFailed({"body": _("The text must be a string.")})
-    row = await scheduled.update_scheduled(api_user(), scheduled_id, body,
-                                           data.get("publish_at"))
-    return scheduled_json(row)
+@validate_request(schemas.ScheduledPostChange)
+@answers(200, schemas.ScheduledPost, 400, 404, 409)
+async def update_scheduled_post(scheduled_id: int,
+                                data: schemas.ScheduledPostChange) -> ResponseReturnValue:
+    """Change the text or the time of a post not yet published (409 once published)."""
+    row = await scheduled.update_scheduled(api_user(), scheduled_id, data.body,
+                                           data.publish_at)
+    return json_response(scheduled_document(row))
 
 
-@bp.route("/scheduled-posts/<int:scheduled_id>", methods=["DELETE"])
+@bp.route("/scheduled-posts/<id:scheduled_id>", methods=["DELETE"])
+@tag(SCHEDULED)
 @token_required
+@answers(204, NO_CONTENT, 404, 409)
 async def cancel_scheduled_post(scheduled_id: int) -> ResponseReturnValue:
+    """Cancel a post not yet published."""
     await scheduled.cancel_scheduled(api_user(), scheduled_id)
-    return "", 204
+    return no_content()

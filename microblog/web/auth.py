@@ -6,10 +6,11 @@ from quart import Blueprint, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, login_user, logout_user
 
+from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import get_locale
 from microblog.i18n import gettext as _
+from microblog.limits import TOKEN_MAX
 from microblog.services import accounts
-from microblog.services.errors import ServiceError
 from microblog.web.common import apply_errors, current_user, safe_next
 from microblog.web.forms import (
     EmptyForm,
@@ -37,10 +38,16 @@ async def register() -> ResponseReturnValue:
             await flash(_("Welcome! You can sign in now."), "success")
             return redirect(url_for("auth.login"))
     elif form.is_submitted:
-        # the passwords differ: still tell every other problem now, not one per attempt
+        # the passwords differ, or a field holds what cannot be stored: still tell every
+        # other problem now, not one per attempt (a field the form refused keeps its error)
         try:
             await accounts.validate_registration(
                 form.username.data, form.email.data, form.password.data)
+        except ValidationFailed as exc:
+            others = {name: message for name, message in exc.errors.items()
+                      if not (name in form._fields and form._fields[name].errors)}
+            if others:
+                apply_errors(form, ValidationFailed(others))
         except ServiceError as exc:
             apply_errors(form, exc)
     status = 400 if request.method == "POST" else 200
@@ -97,7 +104,7 @@ async def reset_password_request() -> ResponseReturnValue:
                                  title=_("Reset password")), status
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
+@bp.route(f"/reset/<segment({TOKEN_MAX}):token>", methods=["GET", "POST"])
 async def reset_password(token: str) -> ResponseReturnValue:
     try:
         await accounts.check_reset_token(token)

@@ -11,8 +11,8 @@ from quart import Response, g, jsonify, redirect, request, url_for
 from werkzeug.http import HTTP_STATUS_CODES
 from wtforms import Form
 
+from microblog.errors import ServiceError, ValidationFailed
 from microblog.models import User
-from microblog.services.errors import ServiceError, ValidationFailed
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 from quart import Quart
 from quart.typing import ResponseReturnValue
 from quart_wtf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
 
+from microblog.errors import ServiceError
 from microblog.i18n import gettext as _
-from microblog.services.errors import ServiceError
 from microblog.web.common import error_response, wants_json
 from microblog.web.rendering import render
 
@@ -38,7 +41,48 @@ async def render_error(status: int, message: str | None = None) -> ResponseRetur
                                  title=str(status)), status
 
 
+class RefuseMalformedRequests:
+    """ASGI middleware around Quart's asgi_app, for what Quart trips over while it builds the
+    request context, before any error handler could answer: a query string that is not UTF-8
+    (HTTP/2 and HTTP/3 clients may send bytes a browser never does) and a Host that is no
+    host name (werkzeug's BadHost). Both are a 400 here instead of an exception (a 500)."""
+
+    def __init__(self, asgi_app: Any) -> None:
+        self.asgi_app = asgi_app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.asgi_app(scope, receive, send)
+            return
+        try:
+            scope.get("query_string", b"").decode()
+        except UnicodeDecodeError:
+            await self._refuse(scope, send, _("The address is not valid UTF-8."))
+            return
+        try:
+            await self.asgi_app(scope, receive, send)
+        except BadHost:  # raised only while binding the URL map, before any response
+            await self._refuse(scope, send, _("The Host header is not a valid host name."))
+
+    @staticmethod
+    async def _refuse(scope: MutableMapping[str, Any], send: Any, message: str) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1007})  # invalid data
+            return
+        if scope.get("path", "").startswith("/api/"):
+            body = json.dumps({"error": "Bad Request", "message": message}).encode()
+            content_type = b"application/json"
+        else:
+            body = f"400 Bad Request: {message}\n".encode()
+            content_type = b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": 400, "headers": [
+            (b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def register(app: Quart) -> None:
+    app.asgi_app = RefuseMalformedRequests(app.asgi_app)  # type: ignore[method-assign,assignment]
+
     @app.errorhandler(CSRFError)
     async def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         return await render_error(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from quart import Blueprint, flash, redirect, url_for
 from quart.typing import ResponseReturnValue
 
+from microblog.errors import ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import RUNNING
 from microblog.services import tasks
-from microblog.services.errors import ServiceError
 from microblog.web.common import login_required, require_user
 from microblog.web.forms import EmptyForm
 from microblog.web.rendering import render

@@ -1,18 +1,23 @@
-"""WTForms forms. Rules live in the services; forms carry fields, labels and CSRF."""
+"""WTForms forms. Rules live in the services; forms carry fields, labels and CSRF, and
+refuse, as the first line, text the database cannot store (`Storable` on every text field)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from quart_wtf import QuartForm
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
+    Form,
     HiddenField,
     PasswordField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import EqualTo
+from wtforms.validators import EqualTo, StopValidation
 
 from microblog.i18n import lazy_gettext as _l
 from microblog.limits import (
@@ -23,78 +28,115 @@ from microblog.limits import (
     POST_MAX,
     USERNAME_MAX,
 )
+from microblog.text import text_problem
+
+
+class Storable:
+    """Refuses text that cannot be stored (a NUL, a lone surrogate: microblog.text's one check)
+    with the field's error, before any service or query sees it; no later validator runs.
+    Put it first on every text field (services check again: services.errors.storable)."""
+
+    field_flags: dict[str, Any] = {}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if isinstance(field.data, str):
+            problem = text_problem(field.data)
+            if problem is not None:
+                raise StopValidation(problem)
+
+
+class _ShowsHiddenErrors(QuartForm):
+    """A form whose hidden inputs' errors show on the visible field they belong to
+    (`hidden_errors_on`: hidden field name -> visible field name): a hidden input has
+    nowhere to show one."""
+
+    hidden_errors_on: dict[str, str] = {}
+
+    async def validate(self, extra_validators: dict[str, Any] | None = None) -> bool:
+        valid: bool = await super().validate(extra_validators)
+        for hidden, visible in self.hidden_errors_on.items():
+            target = self._fields[visible]
+            new = [e for e in self._fields[hidden].errors if e not in target.errors]
+            target.errors = [*target.errors, *new]
+        return valid
 
 
 class LoginForm(QuartForm):
-    username = StringField(_l("Username or email"),
+    username = StringField(_l("Username or email"), validators=[Storable()],
                            render_kw={"autocomplete": "username", "required": True})
-    password = PasswordField(_l("Password"),
+    password = PasswordField(_l("Password"), validators=[Storable()],
                              render_kw={"autocomplete": "current-password", "required": True})
     remember_me = BooleanField(_l("Remember me"))
     submit = SubmitField(_l("Sign in"))
 
 
 class RegistrationForm(QuartForm):
-    username = StringField(_l("Username"), render_kw={
+    username = StringField(_l("Username"), validators=[Storable()], render_kw={
         "autocomplete": "username", "maxlength": USERNAME_MAX, "required": True})
-    email = EmailField(_l("Email"), render_kw={
+    email = EmailField(_l("Email"), validators=[Storable()], render_kw={
         "autocomplete": "email", "maxlength": EMAIL_MAX, "required": True})
-    password = PasswordField(_l("Password"),
+    password = PasswordField(_l("Password"), validators=[Storable()],
                              render_kw={"autocomplete": "new-password", "required": True})
     password2 = PasswordField(
-        _l("Repeat password"), validators=[EqualTo("password", _l("Passwords must match."))],
+        _l("Repeat password"),
+        validators=[Storable(), EqualTo("password", _l("Passwords must match."))],
         render_kw={"autocomplete": "new-password", "required": True})
     submit = SubmitField(_l("Register"))
 
 
 class ResetPasswordRequestForm(QuartForm):
-    email = EmailField(_l("Email"), render_kw={"autocomplete": "email", "required": True})
+    email = EmailField(_l("Email"), validators=[Storable()],
+                       render_kw={"autocomplete": "email", "required": True})
     submit = SubmitField(_l("Request password reset"))
 
 
 class ResetPasswordForm(QuartForm):
-    password = PasswordField(_l("New password"),
+    password = PasswordField(_l("New password"), validators=[Storable()],
                              render_kw={"autocomplete": "new-password", "required": True})
     password2 = PasswordField(
-        _l("Repeat password"), validators=[EqualTo("password", _l("Passwords must match."))],
+        _l("Repeat password"),
+        validators=[Storable(), EqualTo("password", _l("Passwords must match."))],
         render_kw={"autocomplete": "new-password", "required": True})
     submit = SubmitField(_l("Set password"))
 
 
 class EditProfileForm(QuartForm):
-    username = StringField(_l("Username"),
+    username = StringField(_l("Username"), validators=[Storable()],
                            render_kw={"maxlength": USERNAME_MAX, "required": True})
-    about_me = TextAreaField(_l("About me"), render_kw={"maxlength": ABOUT_ME_MAX, "rows": 3})
+    about_me = TextAreaField(_l("About me"), validators=[Storable()],
+                             render_kw={"maxlength": ABOUT_ME_MAX, "rows": 3})
     submit = SubmitField(_l("Save"))
 
 
-class PostForm(QuartForm):
-    post = TextAreaField(_l("Say something"), render_kw={
+class PostForm(_ShowsHiddenErrors):
+    post = TextAreaField(_l("Say something"), validators=[Storable()], render_kw={
         "maxlength": POST_MAX, "rows": 3, "required": True})
     # optional; static/js/schedule.js fills tz_offset so the time is read as the browser's
-    publish_at = StringField(_l("Schedule for later"),
+    publish_at = StringField(_l("Schedule for later"), validators=[Storable()],
                              render_kw={"type": "datetime-local", "data-schedule": ""})
-    tz_offset = HiddenField()
+    tz_offset = HiddenField(validators=[Storable()])
     submit = SubmitField(_l("Post"))
+    hidden_errors_on = {"tz_offset": "publish_at"}
 
 
-class ScheduledPostForm(QuartForm):
-    body = TextAreaField(_l("Text"), render_kw={
+class ScheduledPostForm(_ShowsHiddenErrors):
+    body = TextAreaField(_l("Text"), validators=[Storable()], render_kw={
         "maxlength": POST_MAX, "rows": 3, "required": True})
-    publish_at = StringField(_l("Publish at"), render_kw={
+    publish_at = StringField(_l("Publish at"), validators=[Storable()], render_kw={
         "type": "datetime-local", "data-schedule": "", "required": True})
-    tz_offset = HiddenField()
+    tz_offset = HiddenField(validators=[Storable()])
     submit = SubmitField(_l("Save"))
+    hidden_errors_on = {"tz_offset": "publish_at"}
 
 
 class CommentForm(QuartForm):
-    body = TextAreaField(_l("Add a comment"), render_kw={
+    body = TextAreaField(_l("Add a comment"), validators=[Storable()], render_kw={
         "maxlength": COMMENT_MAX, "rows": 2, "required": True})
     submit = SubmitField(_l("Comment"))
 
 
 class MessageForm(QuartForm):
-    body = TextAreaField(_l("Message"), render_kw={
+    body = TextAreaField(_l("Message"), validators=[Storable()], render_kw={
         "maxlength": MESSAGE_MAX, "rows": 2, "required": True})
     submit = SubmitField(_l("Send"))
 

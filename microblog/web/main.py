@@ -5,12 +5,14 @@ from __future__ import annotations
 from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
+from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import gettext as _
+from microblog.limits import BIGINT_MAX
 from microblog.models import User
 from microblog.realtime import presence
 from microblog.services import accounts, messages, notifications, posts, scheduled, social
-from microblog.services.errors import ServiceError
 from microblog.services.pagination import PageRequest
+from microblog.text import parse_int
 from microblog.web.common import (
     apply_errors,
     current_user,
@@ -70,7 +72,7 @@ async def explore() -> ResponseReturnValue:
                                  endpoint="main.explore")
 
 
-@bp.route("/user/<username>")
+@bp.route("/user/<username:username>")
 async def user(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await posts.posts_by(profile, page_request())
@@ -81,7 +83,7 @@ async def user(username: str) -> ResponseReturnValue:
         online=await presence.is_online(profile.id), blocked=await _viewer_blocks(profile))
 
 
-@bp.route("/user/<username>/followers")
+@bp.route("/user/<username:username>/followers")
 async def followers(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await social.followers(profile, page_request())
@@ -90,7 +92,7 @@ async def followers(username: str) -> ResponseReturnValue:
                                  endpoint="main.followers")
 
 
-@bp.route("/user/<username>/following")
+@bp.route("/user/<username:username>/following")
 async def following(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await social.following(profile, page_request())
@@ -132,13 +134,13 @@ async def edit_profile() -> ResponseReturnValue:
                                  form=form), status
 
 
-@bp.route("/follow/<username>", methods=["POST"])
+@bp.route("/follow/<username:username>", methods=["POST"])
 @login_required
 async def follow(username: str) -> ResponseReturnValue:
     return await _follow_action(username, follow=True)
 
 
-@bp.route("/unfollow/<username>", methods=["POST"])
+@bp.route("/unfollow/<username:username>", methods=["POST"])
 @login_required
 async def unfollow(username: str) -> ResponseReturnValue:
     return await _follow_action(username, follow=False)
@@ -164,7 +166,7 @@ async def _follow_action(username: str, follow: bool) -> ResponseReturnValue:
                     or url_for("main.user", username=target.username))
 
 
-@bp.route("/post/<int:post_id>", methods=["GET", "POST"])
+@bp.route("/post/<id:post_id>", methods=["GET", "POST"])
 async def post(post_id: int) -> ResponseReturnValue:
     item = await posts.get_post(post_id)
     form = await CommentForm.create_form()
@@ -188,7 +190,7 @@ async def post(post_id: int) -> ResponseReturnValue:
         form=form, comments=comments, delete_form=EmptyForm()), status
 
 
-@bp.route("/post/<int:post_id>/delete", methods=["POST"])
+@bp.route("/post/<id:post_id>/delete", methods=["POST"])
 @login_required
 async def delete_post(post_id: int) -> ResponseReturnValue:
     form = await EmptyForm.create_form()
@@ -234,8 +236,12 @@ async def notifications_page() -> ResponseReturnValue:
 async def notifications_read() -> ResponseReturnValue:
     """Mark all read (the page's form, or the bell menu's fetch with the CSRF header)."""
     form = await request.form
-    raw = form.get("up_to_id")
-    up_to = int(raw) if raw and raw.isdigit() else None
+    raw = form.get("up_to_id") or None  # absent or empty: everything
+    up_to = parse_int(raw, BIGINT_MAX)
+    if raw is not None and up_to is None:  # never "all" for a value we cannot read
+        raise ValidationFailed({"up_to_id": _(
+            "up_to_id must be a notification id: a whole number from 0 to %(max)d.",
+            max=BIGINT_MAX)})
     unread = await notifications.mark_read(require_user(), up_to)
     if wants_json():
         return {"unread": unread}

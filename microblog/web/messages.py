@@ -5,9 +5,9 @@ from __future__ import annotations
 from quart import Blueprint, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
+from microblog.errors import ServiceError
 from microblog.i18n import gettext as _
 from microblog.services import accounts, messages
-from microblog.services.errors import ServiceError
 from microblog.web.common import login_required, require_user, safe_next
 from microblog.web.forms import EmptyForm, MessageForm
 from microblog.web.rendering import render
@@ -23,7 +23,7 @@ async def inbox() -> ResponseReturnValue:
                         conversations=await messages.conversations(user))
 
 
-@bp.route("/<username>", methods=["GET", "POST"])
+@bp.route("/<username:username>", methods=["GET", "POST"])
 @login_required
 async def conversation(username: str) -> ResponseReturnValue:
     user = require_user()
@@ -40,6 +40,8 @@ async def conversation(username: str) -> ResponseReturnValue:
             return redirect(url_for("messages.conversation", username=partner.username))
     elif request.method == "POST":
         status = 400
+        for error in form.body.errors:  # shown as a service's errors are (the box has none)
+            await flash(error, "danger")
     page = await messages.history(user, partner)
     newest_from_partner = next((m.id for m in page.items if m.sender.id == partner.id), None)
     if newest_from_partner is not None and request.method == "GET":
@@ -53,13 +55,13 @@ async def conversation(username: str) -> ResponseReturnValue:
         blocked_by=await messages.is_blocked(partner, user)), status
 
 
-@bp.route("/block/<username>", methods=["POST"])
+@bp.route("/block/<username:username>", methods=["POST"])
 @login_required
 async def block(username: str) -> ResponseReturnValue:
     return await _block(username, True)
 
 
-@bp.route("/unblock/<username>", methods=["POST"])
+@bp.route("/unblock/<username:username>", methods=["POST"])
 @login_required
 async def unblock(username: str) -> ResponseReturnValue:
     return await _block(username, False)

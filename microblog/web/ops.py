@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 
 from quart import Blueprint, Response, abort, current_app, request
 from quart.typing import ResponseReturnValue
@@ -13,6 +14,8 @@ from microblog import lifecycle, metrics
 from microblog.infra import resources
 
 bp = Blueprint("ops", __name__)
+
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 @bp.route("/healthz")
@@ -56,10 +59,11 @@ async def prometheus_metrics() -> ResponseReturnValue:
                     headers={"Cache-Control": "no-store"})
 
 
-@bp.route("/avatar/<digest>.svg")
+@bp.route("/avatar/<segment(32):digest>.svg")
 async def identicon(digest: str) -> ResponseReturnValue:
-    """A 5x5 mirrored identicon drawn from the Gravatar hash, for when Gravatar is unreachable."""
-    if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+    """A 5x5 mirrored identicon drawn from the Gravatar hash, for when Gravatar is unreachable.
+    Only an MD5 hex digest (what User.avatar_hash gives) is one: anything else is a 404."""
+    if not _MD5_HEX.fullmatch(digest):
         abort(404)
     bits = hashlib.sha256(digest.encode()).digest()
     hue = int(digest[:3], 16) % 360

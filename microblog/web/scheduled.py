@@ -13,10 +13,10 @@ from babel.dates import format_date, format_time, get_datetime_format
 from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
+from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import get_locale
 from microblog.i18n import gettext as _
 from microblog.services import scheduled
-from microblog.services.errors import ServiceError, ValidationFailed
 from microblog.web.common import apply_errors, login_required, require_user
 from microblog.web.forms import EmptyForm, ScheduledPostForm
 from microblog.web.rendering import render
@@ -64,7 +64,7 @@ async def index() -> ResponseReturnValue:
                         form=EmptyForm(), max_pending=scheduled.PENDING_MAX)
 
 
-@bp.route("/<int:scheduled_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:scheduled_id>/edit", methods=["GET", "POST"])
 @login_required
 async def edit(scheduled_id: int) -> ResponseReturnValue:
     user = require_user()
@@ -96,7 +96,7 @@ async def edit(scheduled_id: int) -> ResponseReturnValue:
                         row=row, utc_value=utc_value), status
 
 
-@bp.route("/<int:scheduled_id>/cancel", methods=["POST"])
+@bp.route("/<id:scheduled_id>/cancel", methods=["POST"])
 @login_required
 async def cancel(scheduled_id: int) -> ResponseReturnValue:
     form = await EmptyForm.create_form()

@@ -6,6 +6,7 @@ from quart import Blueprint, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
 from microblog.i18n import gettext as _
+from microblog.limits import TOKEN_MAX
 from microblog.services import emails
 from microblog.web.common import login_required, require_user
 from microblog.web.forms import EmptyForm, NotificationSettingsForm
@@ -46,7 +47,7 @@ async def notifications() -> ResponseReturnValue:
 # Exempt from CSRF in create_app: the signed token is the credential, and a mail client's
 # one-click unsubscribe (RFC 8058) POSTs here with no cookie and no form token. A bad token
 # raises BadUnsubscribeLink, a 400 page.
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@bp.route(f"/unsubscribe/<segment({TOKEN_MAX}):token>", methods=["GET", "POST"])
 async def unsubscribe(token: str) -> ResponseReturnValue:
     _user, kind = await emails.unsubscribe(token)
     return await render("settings/unsubscribed.html", token=token, form=EmptyForm(),
@@ -54,7 +55,7 @@ async def unsubscribe(token: str) -> ResponseReturnValue:
                         title=_("Unsubscribed"))
 
 
-@bp.route("/unsubscribe/<token>/undo", methods=["POST"])
+@bp.route(f"/unsubscribe/<segment({TOKEN_MAX}):token>/undo", methods=["POST"])
 async def resubscribe(token: str) -> ResponseReturnValue:
     _user, kind = await emails.resubscribe(token)
     return await render("settings/unsubscribed.html", token=token, form=EmptyForm(),

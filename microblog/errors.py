@@ -1,4 +1,5 @@
-"""Errors services raise; every handler turns them into a 4xx the user understands."""
+"""Errors the services (and the real-time layer below them) raise; every handler turns them
+into a 4xx the user understands: a page, a JSON error or a socket ack."""
 
 from __future__ import annotations
 
