@@ -55,14 +55,16 @@ TARGET_HOME_P99_MS = 100.0
 @dataclass(frozen=True)
 class PageSpec:
     name: str
-    path: Callable[[str], str]  # username -> path
+    path: Callable[[str, int], str]  # (username, user id) -> path
     marker: Callable[[str], str]  # username -> text a signed-in response must contain
 
 
 PAGES: dict[str, PageSpec] = {
-    "home": PageSpec("home", lambda u: "/", lambda u: f"Hi, {u}!"),
-    "explore": PageSpec("explore", lambda u: "/explore", lambda u: f'data-username="{u}"'),
-    "profile": PageSpec("profile", lambda u: f"/user/{u}", lambda u: f'data-username="{u}"'),
+    "home": PageSpec("home", lambda u, i: "/", lambda u: f"Hi, {u}!"),
+    "explore": PageSpec("explore", lambda u, i: "/explore", lambda u: f'data-username="{u}"'),
+    "profile": PageSpec("profile", lambda u, i: f"/user/{u}", lambda u: f'data-username="{u}"'),
+    # the JSON API (GETs accept the login cookie too): one user document
+    "api_user": PageSpec("api_user", lambda u, i: f"/api/users/{i}", lambda u: f'"{u}"'),
 }
 
 
@@ -89,18 +91,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def pick_user(database_url: str) -> tuple[str, int]:
-    """The seeded user whose home timeline has the most posts from followed users."""
+async def pick_user(database_url: str) -> tuple[str, int, int]:
+    """The seeded user whose home timeline has the most posts from followed users: (username,
+    id, posts from followed users)."""
     async with database(database_url) as conn:
         row = await conn.fetchrow(
-            "SELECT u.username, count(p.id) AS n FROM users u "
+            "SELECT u.username, u.id, count(p.id) AS n FROM users u "
             "JOIN follows f ON f.follower_id = u.id JOIN posts p ON p.author_id = f.followed_id "
             "GROUP BY u.id, u.username ORDER BY n DESC, u.id LIMIT 1")
         if row is None:  # no follows at all: any user will do
-            row = await conn.fetchrow("SELECT username, 0 AS n FROM users ORDER BY id LIMIT 1")
+            row = await conn.fetchrow(
+                "SELECT username, id, 0 AS n FROM users ORDER BY id LIMIT 1")
     if row is None:
         raise BenchError("the seeded database has no users")
-    return str(row["username"]), int(row["n"])
+    return str(row["username"]), int(row["id"]), int(row["n"])
 
 
 def check_page(server: Server, path: str, cookie: str, marker: str) -> int:
@@ -136,9 +140,9 @@ class Row:
     result: WrkResult
 
 
-def measure(server: Server, spec: PageSpec, username: str, cookie: str,
+def measure(server: Server, spec: PageSpec, username: str, user_id: int, cookie: str,
             args: argparse.Namespace, profiles: list[str]) -> Row:
-    path = spec.path(username)
+    path = spec.path(username, user_id)
     size = check_page(server, path, cookie, spec.marker(username))
     url = server.url + path
     if args.warmup:
@@ -164,7 +168,7 @@ def print_table(rows: list[Row], args: argparse.Namespace, username: str, timeli
         print("note: py-spy was sampling the server, so these figures are somewhat low")
     for note in notes:
         print(f"      {note}")
-    header = f"{'page':<8} {'path':<28} {'KiB':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
+    header = f"{'page':<9} {'path':<28} {'KiB':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
              f"{'errors':>7}"
     print(header)
     print("-" * len(header))
@@ -172,7 +176,7 @@ def print_table(rows: list[Row], args: argparse.Namespace, username: str, timeli
         r = row.result
         errors = f"{r.errors}" if not r.errors else \
             f"{r.errors} ({r.non_2xx_3xx} non-2xx/3xx, {r.socket_errors} socket)"
-        print(f"{row.page:<8} {row.path[:28]:<28} {row.size / 1024:>6.1f} "
+        print(f"{row.page:<9} {row.path[:28]:<28} {row.size / 1024:>6.1f} "
               f"{r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {errors:>7}")
 
 
@@ -211,12 +215,12 @@ def run(args: argparse.Namespace) -> int:
                          timeout=900)
         seeded = [line for line in output.splitlines() if line.startswith("seeded ")]
         log(seeded[-1] if seeded else f"seeded in {time.monotonic() - started:.1f}s")
-        username, timeline = asyncio.run(pick_user(bench.database_url))
+        username, user_id, timeline = asyncio.run(pick_user(bench.database_url))
         server = serve(stack, bench, "serve")
         log(f"server ready at {server.url} (pid {server.process.pid}); signing in as {username}")
         cookie = login_cookie(server.url, username, PASSWORD)
         profiles: list[str] = []
-        rows = [measure(server, PAGES[name], username, cookie, args, profiles)
+        rows = [measure(server, PAGES[name], username, user_id, cookie, args, profiles)
                 for name in args.pages]
         if server.process.poll() is not None:
             raise BenchError(f"the server exited during the run:\n{server.log_tail()}")
