@@ -205,5 +205,6 @@ class Error(Schema):
 
     error: str
     message: str
-    errors: dict[str, str] | None = Field(
-        default=None, description="Invalid fields: `{field: message}` (a 400 only)")
+    errors: dict[str, str] = Field(
+        default_factory=dict, description="Invalid fields: `{field: message}` (a 400 only; "
+        "absent otherwise)")
