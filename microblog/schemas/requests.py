@@ -30,16 +30,19 @@ def _doc(**schema: JsonValue) -> JsonDict:
 class NewUser(Body):
     """Register an account."""
 
-    username: Text = Field(json_schema_extra=_doc(maxLength=USERNAME_MAX,
-                                                  pattern=f"^{USERNAME_PATTERN}$"))
-    email: Text = Field(json_schema_extra=_doc(maxLength=EMAIL_MAX, format="email"))
-    password: Text = Field(json_schema_extra=_doc(minLength=8, maxLength=PASSWORD_MAX))
+    username: Text = Field(examples=["ana"], json_schema_extra=_doc(
+        maxLength=USERNAME_MAX, pattern=f"^{USERNAME_PATTERN}$"))
+    email: Text = Field(examples=["ana@example.com"],
+                        json_schema_extra=_doc(maxLength=EMAIL_MAX, format="email"))
+    password: Text = Field(examples=["correct horse battery"],
+                           json_schema_extra=_doc(minLength=8, maxLength=PASSWORD_MAX))
 
 
 class NewPost(Body):
     """Post now, or (with `publish_at`) schedule it."""
 
-    body: Text = Field(json_schema_extra=_doc(maxLength=POST_MAX))
+    body: Text = Field(examples=["Hello from the API"],
+                       json_schema_extra=_doc(maxLength=POST_MAX))
     publish_at: Text | None = Field(
         default=None, description="When to publish it (ISO 8601; without an offset, UTC). "
         "The answer is then a scheduled post (202).",
@@ -60,8 +63,9 @@ class ScheduledPostChange(Body):
 class NewMessage(Body):
     """Send a private message. Sending twice with the same `client_id` sends it once."""
 
-    to: Text = Field(description="The recipient's username")
-    body: Text = Field(json_schema_extra=_doc(maxLength=MESSAGE_MAX))
+    to: Text = Field(description="The recipient's username", examples=["bob"])
+    body: Text = Field(examples=["Are you coming tonight?"],
+                       json_schema_extra=_doc(maxLength=MESSAGE_MAX))
     client_id: Text | None = Field(
         default=None, json_schema_extra=_doc(maxLength=CLIENT_ID_MAX,
                                              pattern="^[A-Za-z0-9_.:-]{1,64}$"))
