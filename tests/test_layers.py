@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
      "lifecycle", "text", "errors"},
     {"models"},
     {"schemas"},
-    {"realtime", "jobs"},
+    {"realtime", "jobs", "search"},
     {"services"},
     {"web"},
     {"app", "worker", "cli", "cluster", "devservices", "seed", "testing"},

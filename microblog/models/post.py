@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 from microblog.limits import COMMENT_MAX, POST_MAX
@@ -17,6 +18,9 @@ class Post(Model):
     )
     body = fields.CharField(max_length=POST_MAX)
     language = fields.CharField(max_length=8, default="")
+    # the body's hashtags (microblog.text.hashtags); the database derives the search index
+    # (`search`, not a model field) and `post_tags` from body, language and tags
+    tags: list[str] = ArrayField("VARCHAR(64)", default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     comments: fields.ReverseRelation[Comment]

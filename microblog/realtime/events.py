@@ -12,11 +12,19 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, Field, ValidationError
 
 from microblog import metrics
-from microblog.schemas import Comment, Message, NotificationFields, Post, RowId, Schema
+from microblog.schemas import (
+    Comment,
+    Message,
+    NotificationFields,
+    Post,
+    PostHit,
+    RowId,
+    Schema,
+)
 
 __all__ = [
     "EVENTS", "CommentCreated", "Event", "MessageCreated", "MessageRead", "NotificationEvent",
-    "NotificationsRead", "PostCreated", "PostDeleted", "Typing", "ValidationError",
+    "NotificationsRead", "PostCreated", "PostDeleted", "SearchResult", "Typing", "ValidationError",
     "validate_event",
 ]
 
@@ -105,10 +113,20 @@ class Typing(Event):
     username: str
 
 
+class SearchResult(Event):
+    """A new post that matches a search a socket follows (`subscribe {stream: "search",
+    q}`), highlighted for that query; only to that socket, never to someone the author
+    blocked."""
+
+    name: ClassVar[str] = "search.result"
+    q: str
+    post: PostHit
+
+
 EVENTS: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (PostCreated, PostDeleted, CommentCreated, NotificationEvent, NotificationsRead,
-                MessageCreated, MessageRead, Typing)
+                MessageCreated, MessageRead, SearchResult, Typing)
 }
 
 

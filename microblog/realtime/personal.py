@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -33,7 +34,7 @@ from tortoise import connections
 from microblog import metrics
 from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import gettext as _
-from microblog.realtime.publish import control_channel, personal_channel
+from microblog.realtime.publish import control_channel, feed_channel, personal_channel
 from microblog.realtime.rooms import stream_room, user_room
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ class PersonalHub:
         self.redis_url = redis_url
         self.channel = personal_channel(namespace)
         self.control = control_channel(namespace)
+        self.feed = feed_channel(namespace)
+        # set by the web layer: what to do with each new post's id (live search)
+        self.on_new_post: Callable[[int], Coroutine[Any, Any, None]] | None = None
         self.cursors: dict[str, Cursor] = {}
         self.by_user: dict[int, set[str]] = {}
         self.task: asyncio.Task[None] | None = None
@@ -244,7 +248,7 @@ class PersonalHub:
                                        socket_keepalive=True, health_check_interval=10)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel, self.control)
+                await pubsub.subscribe(self.channel, self.control, self.feed)
                 self.subscribed.set()
                 if lost:
                     log.warning("personal events: Redis is back; catching every socket up")
@@ -256,6 +260,8 @@ class PersonalHub:
                         continue
                     if message["channel"] == self.control:
                         await self._membership(message["data"])
+                    elif message["channel"] == self.feed:
+                        self._new_post(message["data"])
                     else:
                         await self._dispatch(message["data"])
             except asyncio.CancelledError:
@@ -271,6 +277,18 @@ class PersonalHub:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
                     await client.aclose()
+
+    def _new_post(self, raw: str) -> None:
+        """Hand a new post's id to the live search, without holding up the subscription."""
+        try:
+            post_id = int(json.loads(raw)["post"])
+        except (ValueError, KeyError, TypeError):
+            log.error("new posts: malformed message %r", raw[:200])
+            return
+        if self.on_new_post is not None:
+            task = asyncio.create_task(self.on_new_post(post_id))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
     async def _dispatch(self, raw: str) -> None:
         try:

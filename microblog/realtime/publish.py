@@ -41,6 +41,11 @@ def personal_channel(namespace: str) -> str:
     return f"{namespace}:personal"
 
 
+def feed_channel(namespace: str) -> str:
+    """The id of every new post, for each instance's live search (microblog.web.live_search)."""
+    return f"{namespace}:new-posts"
+
+
 def control_channel(namespace: str) -> str:
     """Room membership changes for one user's sockets, wherever they are connected."""
     return f"{namespace}:membership"
@@ -65,6 +70,7 @@ class Publisher:
         self.redis = redis
         self.channel = personal_channel(namespace)
         self.control = control_channel(namespace)
+        self.feed = feed_channel(namespace)
         # (kind, target, event, when publish() was called: for fanout_latency_seconds)
         self.queue: asyncio.Queue[tuple[str, Any, Any, float]] = asyncio.Queue(QUEUE_LIMIT)
         self.task: asyncio.Task[None] | None = None
@@ -121,6 +127,8 @@ class Publisher:
                     PUBLISHED_AT.reset(token)
             elif kind == "membership":
                 pending.append((self.control, json.dumps({"user": target, **event}), None))
+            elif kind == "feed":
+                pending.append((self.feed, json.dumps({"post": target}), None))
             else:
                 pending.append((self.channel, json.dumps(
                     {"user": target, "name": event.name, "payload": event.payload(),
@@ -176,6 +184,12 @@ def publish_membership(user_id: int, *, join: list[str] | None = None,
     """After commit: move every socket of a user into or out of rooms, on every instance."""
     if _publisher is not None:
         _publisher.put("membership", user_id, {"join": join or [], "leave": leave or []})
+
+
+def publish_new_post(post_id: int) -> None:
+    """After commit: tell every instance's live search that this post exists."""
+    if _publisher is not None:
+        _publisher.put("feed", post_id, None)
 
 
 async def flush() -> None:

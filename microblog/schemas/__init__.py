@@ -22,6 +22,8 @@ from microblog.schemas.collections import (
     MessageHistory,
     NotificationPage,
     PageMeta,
+    SearchMeta,
+    SearchResults,
 )
 from microblog.schemas.requests import (
     HistoryQuery,
@@ -34,6 +36,7 @@ from microblog.schemas.requests import (
     ReadMessages,
     ReadNotifications,
     ScheduledPostChange,
+    SearchParams,
 )
 from microblog.schemas.resources import (
     Comment,
@@ -43,8 +46,10 @@ from microblog.schemas.resources import (
     Notification,
     NotificationFields,
     Post,
+    PostHit,
     ScheduledPost,
     ScheduledPostLinks,
+    TagHit,
     Task,
     TaskLinks,
     TaskStarted,
@@ -58,8 +63,9 @@ __all__ = [
     "Body", "Collection", "Comment", "Conversation", "ConversationPage", "Cursor", "Error",
     "HistoryMeta", "HistoryQuery", "Links", "Message", "MessageHistory", "NewComment",
     "NewMessage", "NewPost", "NewUser", "Notification", "NotificationFields",
-    "NotificationPage", "PageMeta", "PageQuery", "Post", "PostsQuery", "Query",
+    "NotificationPage", "PageMeta", "PageQuery", "Post", "PostHit", "PostsQuery", "Query",
     "ReadMessages", "ReadNotifications", "RowId", "ScheduledPost", "ScheduledPostChange",
-    "ScheduledPostLinks", "Schema", "Task", "TaskLinks", "TaskStarted", "Text", "Timestamp",
+    "ScheduledPostLinks", "Schema", "SearchMeta", "SearchParams", "SearchResults", "TagHit",
+    "Task", "TaskLinks", "TaskStarted", "Text", "Timestamp",
     "Token", "Unread", "User", "UserId", "UserRef", "field_errors",
 ]

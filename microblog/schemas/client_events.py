@@ -16,14 +16,14 @@ from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from microblog.i18n import gettext as _
-from microblog.limits import POST_MAX, USERNAME_MAX, USERNAME_MIN
+from microblog.limits import POST_MAX, SEARCH_QUERY_MAX, USERNAME_MAX, USERNAME_MIN
 from microblog.schemas.base import Cursor, Schema, Text, storable
 from microblog.text import is_username
 
 # "explore", "post:<id>", "user:<id>", "tag:<a hashtag, which fits in a post>"
 STREAM_MAX = len("tag:") + POST_MAX
 # a search query is never longer than the posts it finds
-QUERY_MAX = POST_MAX
+QUERY_MAX = SEARCH_QUERY_MAX
 
 
 def _username(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 from pydantic import Field
 
 from microblog.schemas.base import Cursor, Schema
-from microblog.schemas.resources import Conversation, Message, Notification
+from microblog.schemas.resources import Conversation, Message, Notification, PostHit, TagHit, User
 
 T = TypeVar("T")
 
@@ -51,4 +51,19 @@ class MessageHistory(Schema):
 
     items: list[Message]
     meta: HistoryMeta = Field(alias="_meta")
+    links: Links = Field(alias="_links")
+
+
+class SearchMeta(PageMeta):
+    suggestion: str | None = Field(
+        default=None, description="A corrected query (\"did you mean\"), when the query "
+        "finds little and a word looks misspelt")
+
+
+class SearchResults(Schema):
+    """One page of search hits (`type=posts`: posts with `highlight`; `users`: users;
+    `tags`: tags), best or newest first. Results go at most 1,000 deep."""
+
+    items: list[PostHit] | list[User] | list[TagHit]
+    meta: SearchMeta = Field(alias="_meta")
     links: Links = Field(alias="_links")

@@ -4,6 +4,8 @@ once, by the service."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, JsonValue
 from pydantic.json_schema import JsonDict
 
@@ -16,6 +18,7 @@ from microblog.limits import (
     PAGE_MAX,
     PASSWORD_MAX,
     POST_MAX,
+    SEARCH_QUERY_MAX,
     USERNAME_MAX,
 )
 from microblog.schemas.base import Body, Cursor, Query, RowId, Text
@@ -93,6 +96,15 @@ class PostsQuery(PageQuery):
     since_id: Cursor | None = Field(
         default=None, description="Only posts newer than this one (fills a gap after a "
         "reconnect)")
+
+
+class SearchParams(PageQuery):
+    q: str = Field(default="", max_length=4 * SEARCH_QUERY_MAX, description=(
+        "The query: words, \"phrases\", -exclusion, OR, from:username, lang:es, "
+        "after:2026-01-31, before:2026-02-28, #tag (DESIGN.md)"))
+    type: Literal["posts", "users", "tags"] = "posts"
+    sort: Literal["latest", "top"] = Field(
+        default="latest", description="Posts: newest first, or relevance blended with recency")
 
 
 class HistoryQuery(Query):

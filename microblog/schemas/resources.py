@@ -68,6 +68,25 @@ class Post(Schema):
                    created_at=post.created_at, language=post.language)
 
 
+class PostHit(Post):
+    """A post found by a search (also the payload of `search.result`)."""
+
+    highlight: str = Field(description="The body as HTML: every matched term in "
+                           "<mark>…</mark>, everything else escaped")
+
+    @classmethod
+    def hit(cls, post: Any, highlight: str) -> Self:
+        return cls(id=post.id, body=post.body, author=UserRef.of(post.author),
+                   created_at=post.created_at, language=post.language, highlight=highlight)
+
+
+class TagHit(Schema):
+    """A hashtag found by a search."""
+
+    name: str = Field(description="The tag without '#', lower-cased")
+    uses: int = Field(ge=0, description="Posts that carry it")
+
+
 class Comment(Schema):
     """A comment on a post (also the payload of `comment.created`)."""
 

@@ -18,11 +18,12 @@ from microblog.limits import COMMENT_MAX, POST_MAX
 from microblog.models import Comment, NotificationKind, Post, User
 from microblog.models.user import email_hash, gravatar_url
 from microblog.realtime.events import CommentCreated, PostCreated, PostDeleted
-from microblog.realtime.publish import publish, publish_personal
+from microblog.realtime.publish import publish, publish_new_post, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
 from microblog.schemas import UserRef
-from microblog.services import emails, notifications
+from microblog.services import emails, indexing, notifications
 from microblog.services.pagination import Page, PageRequest
+from microblog.text import hashtags
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def clean_body(body: str | None, limit: int, field: str = "body") -> str:
 async def create_post(author: User, body: str | None) -> Post:
     text = clean_body(body, POST_MAX)
     post = await insert_post(author, text)
-    post_created(post)
+    await post_created(post)
     return post
 
 
@@ -61,15 +62,17 @@ async def insert_post(author: User, text: str,
     """The row of a new post (its text already cleaned), in the caller's transaction if any.
     Shared by posting now and publishing a scheduled post, so both make the same post."""
     post = await Post.create(author=author, body=text, language=detect_language(text),
-                             using_db=conn)
+                             tags=hashtags(text), using_db=conn)
     post.author = author
     return post
 
 
-def post_created(post: Post) -> None:
+async def post_created(post: Post) -> None:
     """After commit: what a new post sets off, however it was made (posted now or a
     scheduled post published by the worker)."""
     publish(PostCreated.of(post), author_room(post.author.id), explore_room())
+    publish_new_post(post.id)
+    await indexing.post_changed(post.id)
 
 
 async def get_post(post_id: int) -> Post:
@@ -85,6 +88,7 @@ async def delete_post(user: User, post_id: int) -> None:
         raise Forbidden(_("You can only delete your own posts."))
     await post.delete()
     publish(PostDeleted(id=post_id), author_room(user.id), explore_room())
+    await indexing.post_removed(post_id)
 
 
 async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
@@ -143,6 +147,22 @@ class PostView:
     author: AuthorView
 
 
+VIEW_COLUMNS = "p.id, p.body, p.language, p.created_at, p.author_id, u.username, u.email"
+
+
+def post_view(row: dict[str, Any]) -> PostView:
+    return PostView(row["id"], row["body"], row["language"], row["created_at"],
+                    AuthorView(row["author_id"], row["username"], row["email"]))
+
+
+async def views_by_id(ids: list[int]) -> dict[int, PostView]:
+    """The posts that still exist among `ids` (search hits, live results)."""
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT {VIEW_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id "
+        "WHERE p.id = ANY($1::bigint[])", [ids])
+    return {row["id"]: post_view(row) for row in rows}
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Which posts: a WHERE clause over `posts p` and its parameters."""
@@ -176,13 +196,10 @@ async def read_timeline(scope: Timeline, req: PageRequest, count: bool = False,
     conn = connections.get("default")
     # `where` comes from the scopes above, never from input; values travel as parameters
     limit, offset = f"${len(params) - 1}", f"${len(params)}"
-    sql = ("SELECT p.id, p.body, p.language, p.created_at, p.author_id, u.username, u.email "
-           f"FROM posts p JOIN users u ON u.id = p.author_id WHERE {where} "
-           f"ORDER BY p.id DESC LIMIT {limit} OFFSET {offset}")
+    sql = (f"SELECT {VIEW_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id "
+           f"WHERE {where} ORDER BY p.id DESC LIMIT {limit} OFFSET {offset}")
     rows = await conn.execute_query_dict(sql, params)
-    items = [PostView(r["id"], r["body"], r["language"], r["created_at"],
-                      AuthorView(r["author_id"], r["username"], r["email"]))
-             for r in rows[: req.per_page]]
+    items = [post_view(r) for r in rows[: req.per_page]]
     total = None
     if count:
         result = await conn.execute_query_dict(

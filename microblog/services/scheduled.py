@@ -221,7 +221,7 @@ async def publish_due(scheduled_id: int) -> Post | None:
         post = await posts.insert_post(author, row.body, conn)
         row.post_id = post.id
         await row.save(using_db=conn, update_fields=["post_id", "updated_at"])
-    posts.post_created(post)
+    await posts.post_created(post)
     log.info("scheduled post %s published as post %s", scheduled_id, post.id)
     return post
 

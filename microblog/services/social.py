@@ -73,6 +73,18 @@ async def counts(user: User) -> dict[str, int]:
     return {key: int(value) for key, value in rows[0].items()}
 
 
+async def counts_of(users: list[User]) -> dict[int, dict[str, int]]:
+    """`counts` of several users (a list of people), in one round trip."""
+    if not users:
+        return {}
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT u.id, (SELECT count(*) FROM posts WHERE author_id = u.id) AS post_count,"
+        " (SELECT count(*) FROM follows WHERE followed_id = u.id) AS follower_count,"
+        " (SELECT count(*) FROM follows WHERE follower_id = u.id) AS following_count "
+        "FROM unnest($1::int[]) AS u(id)", [[u.id for u in users]])
+    return {r["id"]: {k: int(v) for k, v in r.items() if k != "id"} for r in rows}
+
+
 async def followers(user: User, req: PageRequest, count: bool = False) -> Page[User]:
     return await _people(Follow.filter(followed_id=user.id), "follower", req, count)
 

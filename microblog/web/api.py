@@ -35,6 +35,7 @@ from microblog.services import (
     social,
     tasks,
 )
+from microblog.services import search as search_service
 from microblog.services.pagination import Page, PageRequest
 from microblog.web.common import error_response
 from microblog.web.openapi import NO_CONTENT, answers, fails, json_response, validation_errors
@@ -303,6 +304,41 @@ async def explore(query_args: schemas.PostsQuery) -> ResponseReturnValue:
     page = await posts.explore(page_of(query_args), count=True, since_id=query_args.since_id)
     return json_response(schemas.Collection[schemas.Post](**collection(
         page, map(schemas.Post.of, page.items), "api.explore")))
+
+
+SEARCH = ["search"]
+
+
+@bp.route("/search")
+@tag(SEARCH)
+@token_required
+@validate_querystring(schemas.SearchParams)
+@answers(200, schemas.SearchResults, 400, 503)
+async def search(query_args: schemas.SearchParams) -> ResponseReturnValue:
+    """Search posts (the query language: words, "phrases", -exclusion, OR, from:, lang:,
+    after:, before:, #tag), people or hashtags.
+
+    Posts come with `highlight`; `_meta.suggestion` offers a corrected query when a word
+    looks misspelt. 400 when the query cannot mean anything (the message says why); 503
+    when the search engine cannot answer."""
+    req = page_of(query_args)
+    values = {"q": query_args.q, "type": query_args.type, "sort": query_args.sort}
+    items: list[Any]
+    if query_args.type == "users":
+        page = await search_service.search_users(api_user(), query_args.q, req)
+        counts = await social.counts_of(page.items)
+        items = [schemas.User.of(u, counts[u.id]) for u in page.items]
+    elif query_args.type == "tags":
+        page = await search_service.search_tags(query_args.q, req)
+        items = [schemas.TagHit(name=t.name, uses=t.uses) for t in page.items]
+    else:
+        page = await search_service.search_posts(api_user(), query_args.q, query_args.sort,
+                                                 req)
+        items = [schemas.PostHit.hit(h.post, str(h.highlight)) for h in page.items]
+    envelope = collection(page, items, "api.search", **values)
+    envelope["meta"] = schemas.SearchMeta(**envelope["meta"].model_dump(),
+                                          suggestion=page.suggestion)
+    return json_response(schemas.SearchResults(**envelope))
 
 
 @bp.route("/timeline")

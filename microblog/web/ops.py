@@ -10,7 +10,7 @@ from quart import Blueprint, Response, abort, current_app, request
 from quart.typing import ResponseReturnValue
 from tortoise import connections
 
-from microblog import lifecycle, metrics
+from microblog import lifecycle, metrics, search
 from microblog.infra import resources
 
 bp = Blueprint("ops", __name__)
@@ -39,6 +39,11 @@ async def readyz() -> ResponseReturnValue:
         await asyncio.wait_for(resources.redis.ping(), 2)  # type: ignore[arg-type]
     except Exception as exc:
         failing["redis"] = type(exc).__name__
+    if resources.settings.elasticsearch_url:
+        try:
+            await asyncio.wait_for(search.backend().ping(), 2)
+        except Exception as exc:
+            failing["elasticsearch"] = type(exc).__name__
     if failing:
         return {"status": "unavailable", "failing": failing,
                 "message": "not ready: " + ", ".join(sorted(failing))}, 503

@@ -45,6 +45,7 @@ from microblog.schemas.client_events import (
     UnsubscribeEvent,
 )
 from microblog.services import accounts, messages, social
+from microblog.web.live_search import LiveSearch
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,13 @@ def requested_cursor(auth: Any, newest: int) -> int:
     return newest if value < 0 or value > newest else value
 
 
+SEARCH_STREAM = "search"
+
+
 def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
              presence: PresenceTracker) -> None:
+    live = LiveSearch(sio)
+    hub.on_new_post = live.new_post
     def not_connected() -> Ack:
         return error(_("This connection is not ready: reconnect and try again."),
                      "not_connected")
@@ -217,18 +223,25 @@ def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
             return await unknown("disconnect", sid)
         cursor = hub.cursors.get(sid)
         hub.detach(sid)
+        live.drop(sid)
         if cursor is not None:
             await presence.disconnected(cursor.user_id, cursor.user_id in hub.by_user)
         return None
 
     @client_event(SubscribeEvent)
     async def subscribe(cursor: Cursor, data: SubscribeEvent) -> Ack:
-        await hub.subscribe(cursor.sid, data.stream)
+        if data.stream == SEARCH_STREAM:
+            await live.subscribe(cursor.sid, await accounts.get_user(cursor.user_id), data.q)
+        else:
+            await hub.subscribe(cursor.sid, data.stream)
         return {}
 
     @client_event(UnsubscribeEvent)
     async def unsubscribe(cursor: Cursor, data: UnsubscribeEvent) -> Ack:
-        await hub.unsubscribe(cursor.sid, data.stream)
+        if data.stream == SEARCH_STREAM:
+            live.unsubscribe(cursor.sid, data.q)
+        else:
+            await hub.unsubscribe(cursor.sid, data.stream)
         return {}
 
     @client_event(MessageSendEvent)
