@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         openapi,
         ops,
         rendering,
+        search_pages,
         sockets,
     )
     from microblog.web import scheduled as scheduled_pages
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         get_locale=i18n.get_locale)
 
     for blueprint in (auth.bp, main.bp, messages.bp, exports.bp, settings_pages.bp, api.bp,
-                      ops.bp, docs.bp):
+                      ops.bp, docs.bp, search_pages.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(scheduled_pages.bp)
     errors.register(app)

@@ -67,7 +67,8 @@ async def test_people_and_tags(client, tokens):
     ({"q": ""}, "q"), ({"q": "-only"}, "q"), ({"q": "after:soon"}, "q"),
     ({"q": "x", "type": "things"}, "type"), ({"q": "x", "sort": "best"}, "sort"),
     ({"q": "x", "per_page": "500"}, "per_page"), ({"q": "x", "page": "0"}, "page"),
-    ({"q": "x" * 3000}, "q"),
+    ({"q": "x" * 3000}, "q"), ({"q": "a\x00"}, "q"), ({"q": "a\x00", "type": "users"}, "q"),
+    ({"q": "a\x00", "type": "tags"}, "q"),
 ])
 async def test_bad_searches_are_400s(client, tokens, params, field):
     _, alice = tokens["alice"]

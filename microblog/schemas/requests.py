@@ -99,7 +99,7 @@ class PostsQuery(PageQuery):
 
 
 class SearchParams(PageQuery):
-    q: str = Field(default="", max_length=4 * SEARCH_QUERY_MAX, description=(
+    q: Text = Field(default="", max_length=4 * SEARCH_QUERY_MAX, description=(
         "The query: words, \"phrases\", -exclusion, OR, from:username, lang:es, "
         "after:2026-01-31, before:2026-02-28, #tag (DESIGN.md)"))
     type: Literal["posts", "users", "tags"] = "posts"

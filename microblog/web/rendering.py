@@ -51,16 +51,20 @@ def install(app: Quart) -> None:
 
     card_macro = None
 
-    def post_card(post: Any, link: bool = True) -> Markup:
+    def post_card(post: Any, link: bool = True, highlight: Markup | None = None) -> Markup:
+        """`highlight`: a search hit's body (escaped HTML with <mark>s) shown instead of the
+        body; such a card is per query, so it is rendered every time, not cached."""
         nonlocal card_macro
+        if card_macro is None:
+            card_macro = env.get_template("_post_card.html").module.post_card  # type: ignore[attr-defined]
+        if highlight is not None:
+            return Markup(card_macro(post, link, highlight))  # noqa: S704
         author = post.author
         # everything the card shows: a renamed author or another locale is another card (the
         # body too: ids are reused after a restore or a truncated table, as in the tests)
         key = (post.id, post.body, author.username, author.email, get_locale(), link)
         card = cards.get(key)
         if card is None:
-            if card_macro is None:
-                card_macro = env.get_template("_post_card.html").module.post_card  # type: ignore[attr-defined]
             # the macro's output is already escaped by the autoescaping environment
             card = Markup(card_macro(post, link))  # noqa: S704
             cards.put(key, card)

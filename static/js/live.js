@@ -43,12 +43,12 @@ bus.addEventListener("connection", (e) => {
 
 // --- timelines --------------------------------------------------------------------------
 
-const timeline = document.querySelector("#timeline[data-stream]");
-const newPostsBar = document.getElementById("new-posts");
-const pending = [];
-
-function postCard(post) {
+// `highlight`: a search hit's body as the server sent it (escaped text and <mark>s)
+export function postCard(post, highlight = null) {
   const profile = `/user/${encodeURIComponent(post.author.username)}`;
+  const body = el("p", { class: "post-body mb-0" });
+  if (highlight == null) body.textContent = post.body;
+  else body.append(marked(highlight));
   return el("article", { class: "post card mb-2 post-new", "data-post-id": post.id, lang: post.language || "" },
     el("div", { class: "card-body d-flex gap-3" },
       el("a", { href: profile }, identicon(post.author, 48)),
@@ -57,29 +57,71 @@ function postCard(post) {
           el("a", { class: "fw-semibold text-body text-decoration-none", href: profile, text: post.author.username }),
           " · ",
           el("a", { class: "text-body-secondary", href: `/post/${post.id}` }, timeEl(post.created_at))),
-        el("p", { class: "post-body mb-0", text: post.body }))));
+        body)));
 }
 
-function newestId() {
-  const first = timeline.querySelector("article.post");
-  return first ? Number(first.dataset.postId) : 0;
-}
-
-function insert(posts) {
-  // newest first, each once
-  posts.sort((a, b) => b.id - a.id);
-  for (const post of posts.reverse()) {
-    if (timeline.querySelector(`article.post[data-post-id="${post.id}"]`)) continue;
-    timeline.querySelector("p.text-body-secondary:only-child")?.remove();
-    timeline.prepend(postCard(post));
+function marked(html) {
+  // only text and <mark> are taken from the highlight, whatever else it might hold
+  const parsed = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html").body;
+  const out = document.createDocumentFragment();
+  for (const node of parsed.firstChild?.childNodes ?? []) {
+    out.append(node.nodeName === "MARK" ? el("mark", { text: node.textContent })
+      : document.createTextNode(node.textContent));
   }
+  return out;
 }
 
-function showPending() {
-  const button = newPostsBar.querySelector("button");
-  button.textContent = pending.length === 1 ? t("new_posts_one") : t("new_posts_many", { n: pending.length });
-  newPostsBar.classList.toggle("d-none", pending.length === 0);
+// A list of post cards that live posts join: on top at once when the reader is at the top
+// and nothing waits (unless `queue`: always through the bar), otherwise behind the
+// "N new posts" bar until it is clicked. Each post once.
+export function liveTimeline(section, bar, { queue = false } = {}) {
+  const pending = [];
+  const shown = (id) => section.querySelector(`article.post[data-post-id="${id}"]`);
+
+  function insert(posts) {
+    // newest first, each once
+    posts.sort((a, b) => b.id - a.id);
+    for (const post of posts.reverse()) {
+      if (shown(post.id)) continue;
+      section.querySelector("p.text-body-secondary:only-child")?.remove();
+      section.prepend(postCard(post, post.highlight));
+    }
+  }
+
+  function showPending() {
+    if (!bar) return;
+    const button = bar.querySelector("button");
+    button.textContent = pending.length === 1 ? t("new_posts_one") : t("new_posts_many", { n: pending.length });
+    bar.classList.toggle("d-none", pending.length === 0);
+  }
+
+  bar?.querySelector("button").addEventListener("click", () => {
+    insert(pending.splice(0));
+    showPending();
+    window.scrollTo({ top: 0, behavior: "smooth" });
+  });
+
+  return {
+    add(posts) {
+      const fresh = posts.filter((p, i) => !shown(p.id) && !pending.some((q) => q.id === p.id)
+        && posts.findIndex((q) => q.id === p.id) === i);
+      if (!fresh.length) return;
+      if (!queue && window.scrollY < 150 && !pending.length) insert(fresh);
+      else { pending.push(...fresh); showPending(); }
+    },
+    remove(id) {
+      shown(id)?.remove();
+      const i = pending.findIndex((p) => p.id === id);
+      if (i >= 0) { pending.splice(i, 1); showPending(); }
+    },
+    newestId() {
+      const first = section.querySelector("article.post");
+      return Math.max(first ? Number(first.dataset.postId) : 0, ...pending.map((p) => p.id));
+    },
+  };
 }
+
+const timeline = document.querySelector("#timeline[data-stream]");
 
 function wanted(post) {
   const stream = timeline.dataset.stream;
@@ -89,33 +131,19 @@ function wanted(post) {
 
 if (timeline) {
   const stream = timeline.dataset.stream;
+  const live = liveTimeline(timeline, document.getElementById("new-posts"));
   if (stream !== "home") subscribe(stream);
   bus.addEventListener("post.created", (e) => {
-    const post = e.detail;
-    if (!wanted(post)) return;
-    if (window.scrollY < 150 && !pending.length) insert([post]);
-    else { pending.push(post); showPending(); }
+    if (wanted(e.detail)) live.add([e.detail]);
   });
-  bus.addEventListener("post.deleted", (e) => {
-    timeline.querySelector(`article.post[data-post-id="${e.detail.id}"]`)?.remove();
-    const i = pending.findIndex((p) => p.id === e.detail.id);
-    if (i >= 0) { pending.splice(i, 1); showPending(); }
-  });
-  newPostsBar?.querySelector("button").addEventListener("click", () => {
-    insert(pending.splice(0));
-    showPending();
-    window.scrollTo({ top: 0, behavior: "smooth" });
-  });
+  bus.addEventListener("post.deleted", (e) => live.remove(e.detail.id));
   bus.addEventListener("resync", async () => {
     // posts published while we were disconnected: ask the API for everything newer
-    const since = Math.max(newestId(), ...pending.map((p) => p.id));
     const url = stream === "home" ? "/api/timeline" : stream === "explore" ? "/api/posts"
       : `/api/users/${stream.slice(5)}/posts`;
-    const response = await fetch(`${url}?since_id=${since}&per_page=100`, { credentials: "same-origin" });
+    const response = await fetch(`${url}?since_id=${live.newestId()}&per_page=100`, { credentials: "same-origin" });
     if (!response.ok) return;
-    const { items } = await response.json();
-    if (window.scrollY < 150 && !pending.length) insert(items);
-    else { pending.push(...items); showPending(); }
+    live.add((await response.json()).items);
   });
 }
 

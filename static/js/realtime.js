@@ -10,12 +10,12 @@ export const bus = new EventTarget();
 const body = document.body;
 export const me = body.dataset.userId ? Number(body.dataset.userId) : null;
 let lastEventId = Number(body.dataset.lastEventId || 0);
-const streams = new Set();
+const streams = new Map();  // what the server sends this tab: key -> { payload, onAck }
 let socket = null;
 let everConnected = false;
 
 const PERSONAL = ["notification", "notifications.read", "message.created", "message.read"];
-const BROADCAST = ["post.created", "post.deleted", "comment.created", "typing"];
+const BROADCAST = ["post.created", "post.deleted", "comment.created", "typing", "search.result"];
 
 function emitLocal(name, detail) {
   bus.dispatchEvent(new CustomEvent(name, { detail }));
@@ -25,9 +25,27 @@ function setState(state) {
   emitLocal("connection", state);
 }
 
-export function subscribe(stream) {
-  streams.add(stream);
-  if (socket && socket.connected) socket.emit("subscribe", { stream });
+function emitSubscription(name, payload, onAck = null) {
+  // a refusal (an unknown stream, a query the server cannot follow) changes nothing on
+  // the page: it only misses live updates
+  socket.emit(name, payload, (ack) => {
+    if (!ack?.ok) console.debug(`${name} refused`, payload, ack);
+    onAck?.(ack);
+  });
+}
+
+// `params`: more of the stream's description, e.g. subscribe("search", { q });
+// `onAck(ack)`: the server's answer, each time the subscription is made (reconnects too)
+export function subscribe(stream, params = {}, onAck = null) {
+  const payload = { stream, ...params };
+  streams.set(JSON.stringify(payload), { payload, onAck });
+  if (socket && socket.connected) emitSubscription("subscribe", payload, onAck);
+}
+
+export function unsubscribe(stream, params = {}) {
+  const payload = { stream, ...params };
+  if (!streams.delete(JSON.stringify(payload))) return;
+  if (socket && socket.connected) emitSubscription("unsubscribe", payload);
 }
 
 export function send(name, payload, timeoutMs = 10000) {
@@ -53,7 +71,7 @@ export function start() {
   });
   socket.on("connect", () => {
     setState("live");
-    for (const stream of streams) socket.emit("subscribe", { stream });
+    for (const { payload, onAck } of streams.values()) emitSubscription("subscribe", payload, onAck);
     if (everConnected) emitLocal("resync", {});  // fill what was missed while away
     everConnected = true;
   });
