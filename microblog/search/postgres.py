@@ -152,18 +152,35 @@ def post_condition(search: PostSearch, tsqueries: dict[str, str] | None,
     return " AND ".join(where) or "TRUE"
 
 
-async def highlight(ids: list[int], tsqueries: dict[str, str]) -> dict[int, str]:
-    """The bodies of `ids` with the query's matches between MARK_OPEN and MARK_CLOSE."""
+def headline(tsqueries: dict[str, str]) -> str:
+    """The SQL of `posts p`'s body with this query's matches between the marks."""
     per_language = " ".join(f"WHEN {literal(lang)} THEN {literal(q)}::tsquery"
                             for lang, q in tsqueries.items() if lang)
     options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
+    return (f"ts_headline(mb_search_config(p.language), "
+            f"mb_search_text(translate(p.body, {literal(MARK_OPEN + MARK_CLOSE)}, '')), "
+            f"CASE p.language {per_language} ELSE {literal(tsqueries[''])}::tsquery END, "
+            f"{literal(options)})")
+
+
+async def highlight(ids: list[int], tsqueries: dict[str, str]) -> dict[int, str]:
+    """The bodies of `ids` with the query's matches between MARK_OPEN and MARK_CLOSE."""
     rows = await connections.get("default").execute_query_dict(
-        f"SELECT p.id, p.body, ts_headline(mb_search_config(p.language), "
-        f"  mb_search_text(translate(p.body, {literal(MARK_OPEN + MARK_CLOSE)}, '')), "
-        f"  CASE p.language {per_language} ELSE {literal(tsqueries[''])}::tsquery END, "
-        f"  {literal(options)}) AS marked "
+        f"SELECT p.id, p.body, {headline(tsqueries)} AS marked "
         f"FROM posts p WHERE p.id = ANY($1::bigint[])", [ids])
     return {int(r["id"]): restore(r["marked"], strip_marks(r["body"])) for r in rows}
+
+
+async def highlight_for(post_id: int, queries: list[dict[str, str]]) -> list[str] | None:
+    """One post's body highlighted for each of several queries, in one statement (None
+    when the post is gone)."""
+    columns = ", ".join(headline(q) for q in queries)
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT p.body, ARRAY[{columns}] AS marked FROM posts p WHERE p.id = $1", [post_id])
+    if not rows:
+        return None
+    body = strip_marks(rows[0]["body"])
+    return [restore(marked, body) for marked in rows[0]["marked"]]
 
 
 def restore(marked: str, body: str) -> str:

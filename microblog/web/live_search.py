@@ -27,7 +27,7 @@ from microblog.realtime.events import SearchResult
 from microblog.realtime.personal import StreamError
 from microblog.schemas import PostHit
 from microblog.search.backend import PostSearch
-from microblog.search.postgres import compile_tsqueries, highlight, post_condition
+from microblog.search.postgres import compile_tsqueries, highlight_for, post_condition
 from microblog.search.query import parse
 from microblog.services import search as search_service
 from microblog.services.posts import views_by_id
@@ -110,11 +110,17 @@ class LiveSearch:
         views = await views_by_id([post_id])
         if post_id not in views:
             return
-        marked: dict[str, str | None] = {}
+        # one highlight per distinct query text, all in one statement
+        texts = {sub.q: sub.tsqueries for _sid, sub in hits if sub.tsqueries}
+        marked: dict[str, str | None] = dict.fromkeys(sub.q for _sid, sub in hits)
+        if texts:
+            results = await highlight_for(post_id, list(texts.values()))
+            marked.update(zip(texts, results or [None] * len(texts), strict=True))
+        payloads: dict[str, dict[str, Any]] = {}
         for sid, sub in hits:
-            if sub.q not in marked:
-                marked[sub.q] = ((await highlight([post_id], sub.tsqueries)).get(post_id)
-                                 if sub.tsqueries else None)
-            html = search_service.highlight_of(views[post_id], marked[sub.q], sub.search.query)
-            event = SearchResult(q=sub.q, post=PostHit.hit(views[post_id], str(html)))
-            await self.sio.emit(event.name, event.payload(), to=sid)
+            if sub.q not in payloads:
+                html = search_service.highlight_of(views[post_id], marked[sub.q],
+                                                   sub.search.query)
+                payloads[sub.q] = SearchResult(
+                    q=sub.q, post=PostHit.hit(views[post_id], str(html))).payload()
+            await self.sio.emit(SearchResult.name, payloads[sub.q], to=sid)
