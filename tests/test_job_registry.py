@@ -30,11 +30,12 @@ def test_the_worker_runs_every_declared_job_and_cron(settings: Settings) -> None
     declared = {spec.name for spec in registry.jobs()}
     assert {"send_follow_email", "send_comment_email", "send_message_digest",
             "send_password_reset_email", "export_posts", "send_export_email",
-            "publish_scheduled_post"} <= declared
+            "publish_scheduled_post", "index_post", "remove_post"} <= declared
     # SAQ adds its own cron wrappers to the function table; every declaration is in it
     assert declared <= set(worker.functions)
     assert {c.function.__name__ for c in worker.cron_jobs} == {
-        spec.name for spec in registry.crons()} == {"publish_due_posts", "queue_message_digests"}
+        spec.name for spec in registry.crons()} == {"publish_due_posts", "queue_message_digests",
+                                                  "reconcile_search_index"}
     assert "ping" not in worker.functions  # benchmark jobs live with the benchmarks
 
 
