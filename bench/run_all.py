@@ -1,21 +1,21 @@
 """Run every benchmark in bench/ and print one table: what `make bench` runs.
 
-    .venv/bin/python bench/run_all.py                  # full sizes, ~10-15 min on 2 cores
+    .venv/bin/python bench/run_all.py                  # full sizes, ~25-30 min on 2 cores
     .venv/bin/python bench/run_all.py --quick          # small sizes, a ~3 min smoke run
     .venv/bin/python bench/run_all.py --only pages,jobs
     .venv/bin/python bench/run_all.py --extra "fanout=--client raw --client-procs 2"
     make bench BENCH_ARGS="--quick --only jobs"
 
-Each benchmark (pages, fanout, connections, chat, jobs) runs as its own subprocess, one after
-the other, so a crash of one does not stop the others: it shows as failed in the table. Each
+Each benchmark (pages, fanout, connections, chat, jobs, search) runs as its own subprocess, one
+after the other, so a crash of one does not stop the others: it shows as failed in the table. Each
 creates what it needs (a throw-away database, seeded or bulk-inserted, and a Redis namespace)
 and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL / BENCH_REDIS_URL, else
 the servers on 127.0.0.1, else embedded ones (microblog/testing.py `services`).
 
 Written to --results (bench/results/): <benchmark>.json (bench/common.py `write_result`),
 <benchmark>.log (its full output), summary.json and summary.md (the table, ready for README.md).
-pages needs `wrk`, which this runner never installs (`make bench` does, with
-scripts/ensure-bench-tools.sh): without it pages is reported as not run.
+pages and search need `wrk`, which this runner never installs (`make bench` does, with
+scripts/ensure-bench-tools.sh): without it they are reported as not run.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ BENCHMARKS = [
     Benchmark("jobs", "jobs.py", [],
               ["--posts", "10000", "--small-posts", "2000", "--emails", "100",
                "--single-emails", "5", "--pings", "200", "--idle-pings", "20"]),
+    # 1,000,000 seeded posts: reindex, query latency, wrk -c32 for 15 s over a mix of
+    # queries, freshness (the search issue); seeding alone takes minutes on 2 cores
+    Benchmark("search", "search.py", [], ["--quick"], needs_wrk=True),
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

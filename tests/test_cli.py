@@ -1,13 +1,21 @@
 """The `microblog` command's data tools, and the mail outbox used without MAIL_SERVER."""
 
 import asyncio
+import random
+import re
 import subprocess
 import sys
+from collections import Counter
 from email import message_from_bytes, policy
 
+from tortoise import connections
+
+from microblog.limits import POST_MAX
 from microblog.mail import render_email, send_email
 from microblog.models import Conversation, Follow, Message, Post, User
+from microblog.seed import RARE_TAIL, PostWriter
 from microblog.settings import ROOT
+from microblog.text import hashtags
 from tests.conftest import settings_env
 from tests.helpers import make_user, present
 
@@ -40,6 +48,66 @@ async def test_seed_bulk_inserts_users_follows_and_posts(settings, db):
 
     seeded = present(await User.exclude(username="existing").first())
     assert await accounts.authenticate(seeded.username, "password") is not None
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,32})")
+
+
+async def test_seed_writes_varied_posts_in_three_languages_with_tags_and_mentions(settings, db):
+    """What search and its benchmark need from the demo data: three languages in about the
+    announced shares, hashtags stored exactly as posting computes them (and indexed by the
+    database's triggers), mentions of people who exist, inflected words and variety."""
+    await make_user("existing")
+    result = await run_cli(settings, "seed", "--users", "40", "--posts", "2000",
+                           "--follows", "3", "--messages", "0")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"seeded 40 users, 120 follows, 2000 posts \([\d,]+ posts/s\)",
+                     result.stdout), result.stdout
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict("SELECT body, language, tags FROM posts")
+    assert len(rows) == 2000
+    assert await User.all().count() == 41
+
+    shares = Counter(r["language"] for r in rows)
+    assert set(shares) == {"en", "es", "zh"}
+    assert 0.60 < shares["en"] / 2000 < 0.80
+    assert 0.12 < shares["es"] / 2000 < 0.25
+    assert 0.07 < shares["zh"] / 2000 < 0.18
+    assert all(CJK.search(r["body"]) for r in rows if r["language"] == "zh")
+
+    assert all(0 < len(r["body"]) <= POST_MAX for r in rows)
+    assert all(list(r["tags"]) == hashtags(r["body"]) for r in rows)
+    tagged = [r for r in rows if r["tags"]]
+    assert 0.30 < len(tagged) / 2000 < 0.50
+    assert max(len(r["tags"]) for r in rows) <= 3
+    tags = {t for r in rows for t in r["tags"]}
+    assert {"café", "北京"} & tags and len(tags) > 25
+    # the database indexed them (migration 5's triggers run for COPY too)
+    assert await conn.execute_query_dict("SELECT count(*) AS n FROM post_tags") == [
+        {"n": sum(len(r["tags"]) for r in rows)}]
+
+    usernames = {u.username for u in await User.all()}
+    mentioned = [m for r in rows for m in MENTION.findall(r["body"])]
+    assert 0.08 < len(mentioned) / 2000 < 0.22
+    assert set(mentioned) <= usernames
+
+    assert len({r["body"] for r in rows}) > 0.9 * 2000
+    words = Counter(w for r in rows for w in set(re.findall(r"\w+", r["body"].lower())))
+    assert {"running", "ran", "runs", "niños", "mañana"} <= set(words)
+    assert words["today"] > 0.05 * 2000  # common words for search to rank
+
+
+def test_post_writer_is_deterministic_for_a_seed():
+    names = ["quiet_fox1", "brave_owl2"]
+    first = PostWriter(random.Random(7), names)
+    again = PostWriter(random.Random(7), names)
+    other = PostWriter(random.Random(8), names)
+    posts = [first.post() for _ in range(300)]
+    assert posts == [again.post() for _ in range(300)]
+    assert posts != [other.post() for _ in range(300)]
+    # the rare tail: each word is rare, and there are many of them
+    assert len(RARE_TAIL) >= 1900 and len(set(RARE_TAIL)) == len(RARE_TAIL)
 
 
 async def test_db_upgrade_is_idempotent(settings):
