@@ -14,6 +14,7 @@ CANDIDATES matches only, so its cost does not grow with the number of matches.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -47,7 +48,8 @@ from microblog.text import hashtags
 log = logging.getLogger(__name__)
 
 CONFIGS = {"en": "mb_english", "es": "mb_spanish", "": "mb_simple"}
-REINDEX_BATCH = 20_000
+REINDEX_BATCH = 10_000
+REINDEX_WORKERS = 2  # connections rebuilding at once (PostgreSQL does the work)
 # a recent post outranks an older one of equal relevance; a week halves the score
 RECENCY_DAYS = 7.0
 
@@ -242,8 +244,10 @@ class PostgresSearch:
 
     async def _count(self, condition: str, params: list[Any]) -> int:
         rows = await connections.get("default").execute_query_dict(
+            # newest first like the page itself: for a common word PostgreSQL then walks the
+            # primary key and stops at the cap, instead of collecting every match first
             f"SELECT count(*) AS n FROM (SELECT 1 FROM posts p WHERE {condition} "
-            f"LIMIT {SEARCH_HITS_MAX}) c", params)
+            f"ORDER BY p.id DESC LIMIT {SEARCH_HITS_MAX}) c", params)
         return int(rows[0]["n"])
 
     async def index_posts(self, ids: list[int]) -> None:
@@ -253,36 +257,49 @@ class PostgresSearch:
         return None
 
     async def reindex(self, progress: Progress | None = None) -> int:
-        """Recompute every post's hashtags (in Python, exactly as posting does) and vector,
-        and the vocabulary, in batches: searchers keep the old entries until each batch
-        commits."""
+        """Recompute every post's hashtags (in Python, exactly as posting does), vector and
+        words, batch by batch on REINDEX_WORKERS connections; searchers keep the old entries
+        until each batch commits, and a row whose entry is already right is not rewritten."""
         conn = connections.get("default")
         bounds = await conn.execute_query_dict(
             "SELECT coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi, count(*) AS n "
             "FROM posts")
         low, high, total = (int(bounds[0][k]) for k in ("lo", "hi", "n"))
+        ranges = [(start, start + REINDEX_BATCH)
+                  for start in range(low, high + 1, REINDEX_BATCH)] if total else []
         done = 0
-        start = low
-        while total and start <= high:
-            end = start + REINDEX_BATCH
+
+        async def batch(start: int, end: int) -> None:
+            nonlocal done
             rows = await conn.execute_query_dict(
-                "SELECT id, body FROM posts WHERE id >= $1 AND id < $2", [start, end])
-            if rows:
-                ids = [r["id"] for r in rows]
-                tags = ["{" + ",".join('"' + t + '"' for t in hashtags(r["body"])) + "}"
-                        for r in rows]
+                "SELECT id, body, tags FROM posts WHERE id >= $1 AND id < $2", [start, end])
+            changed = [(r["id"], hashtags(r["body"])) for r in rows]
+            changed = [(i, t) for (i, t), r in zip(changed, rows, strict=True)
+                       if t != list(r["tags"])]
+            if changed:  # the trigger recomputes their vectors
                 await conn.execute_query(
-                    "UPDATE posts p SET tags = v.tags::varchar(64)[] "
-                    "FROM unnest($1::bigint[], $2::text[]) AS v(id, tags) WHERE p.id = v.id",
-                    [ids, tags])
-                await conn.execute_query(
-                    "INSERT INTO search_words (word) SELECT DISTINCT w FROM posts, "
-                    "mb_words(body) AS w WHERE id >= $1 AND id < $2 ON CONFLICT DO NOTHING",
-                    [start, end])
-                done += len(rows)
-                if progress is not None:
-                    progress(done, total)
-            start = end
+                    "UPDATE posts p SET tags = v.tags::varchar(64)[] FROM unnest($1::bigint[], "
+                    "$2::text[]) AS v(id, tags) WHERE p.id = v.id",
+                    [[i for i, _ in changed],
+                     ["{" + ",".join('"' + t + '"' for t in tags) + "}" for _, tags in changed]])
+            await conn.execute_query(
+                "UPDATE posts p SET search = v.vector FROM ("
+                "  SELECT id, mb_post_vector(body, language, tags::text[]) AS vector FROM posts"
+                "  WHERE id >= $1 AND id < $2) v "
+                "WHERE p.id = v.id AND p.search IS DISTINCT FROM v.vector", [start, end])
+            await conn.execute_query(
+                "INSERT INTO search_words (word) SELECT DISTINCT w FROM posts, "
+                "mb_words(body) AS w WHERE id >= $1 AND id < $2 ON CONFLICT DO NOTHING",
+                [start, end])
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
+
+        async def work(share: list[tuple[int, int]]) -> None:
+            for start, end in share:
+                await batch(start, end)
+
+        await asyncio.gather(*(work(ranges[n::REINDEX_WORKERS]) for n in range(REINDEX_WORKERS)))
         await conn.execute_script("ANALYZE posts; ANALYZE post_tags; ANALYZE search_words;")
         return done
 
