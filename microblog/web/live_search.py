@@ -115,7 +115,8 @@ class LiveSearch:
         marked: dict[str, str | None] = dict.fromkeys(sub.q for _sid, sub in hits)
         if texts:
             results = await highlight_for(post_id, list(texts.values()))
-            marked.update(zip(texts, results or [None] * len(texts), strict=True))
+            if results is not None:
+                marked.update(zip(texts, results, strict=True))
         payloads: dict[str, dict[str, Any]] = {}
         for sid, sub in hits:
             if sub.q not in payloads:
