@@ -132,8 +132,9 @@ class Settings(BaseSettings):
                     "so several deployments (or test runs) can share one Redis.")
     elasticsearch_url: str | None = setting(
         group=Group.SERVICES,
-        description="Elasticsearch, reserved for full-text search (docker-compose runs one); "
-                    "the app does not use it yet.")
+        description="Elasticsearch 8, e.g. http://host:9200: when set, posts are searched there "
+                    "(indexed by jobs) instead of with PostgreSQL's full-text search; "
+                    "docker-compose runs one.")
 
     # --- mail -------------------------------------------------------------------------------
     mail_server: str | None = setting(
