@@ -241,12 +241,19 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, cookie: str, duration: int, connections: int, threads: int = 2,
-            timeout_s: int = 10) -> WrkResult:
+def run_wrk(url: str, cookie: str | None, duration: int, connections: int, threads: int = 2,
+            timeout_s: int = 10, script: Path | None = None) -> WrkResult:
+    """wrk against `url`, with a session cookie and/or a Lua `script` (rotating paths,
+    headers)."""
     # wrk's own --timeout marks a request as a socket-timeout error; the outer timeout only
     # guards against a hung wrk
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-               f"--timeout={timeout_s}s", "--latency", "-H", f"Cookie: {cookie}", url]
+               f"--timeout={timeout_s}s", "--latency"]
+    if cookie is not None:
+        command += ["-H", f"Cookie: {cookie}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
     try:
         result = subprocess.run(command, capture_output=True, text=True,
                                 timeout=duration + timeout_s + 30, check=False)

@@ -36,7 +36,6 @@ import re
 import resource
 import shutil
 import string
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -62,8 +61,8 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     database,
     log,
     machine_cpu,
-    parse_wrk,
     percentile,
+    run_wrk,
     serve,
     target,
     write_result,
@@ -346,20 +345,6 @@ def wrk_script(path: Path, paths: list[str], token: str) -> None:
         "end\n")
 
 
-def run_wrk_script(url: str, script: Path, duration: int, connections: int, threads: int,
-                   timeout_s: int = 10) -> WrkResult:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-               f"--timeout={timeout_s}s", "--latency", "-s", str(script), url]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True,
-                                timeout=duration + timeout_s + 30, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
-    if result.returncode:
-        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
-    return parse_wrk(result.stdout)
-
-
 # --- freshness -------------------------------------------------------------------------------
 
 
@@ -532,9 +517,9 @@ def run(args: argparse.Namespace) -> int:
         wrk_script(script, mix, token)
         log(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s over {len(mix)} "
             "queries (after a 3 s warm-up)")
-        run_wrk_script(server.url, script, 3, args.connections, args.threads)
+        run_wrk(server.url, None, 3, args.connections, args.threads, script=script)
         with CpuWatch(pids) as wrk_cpu:
-            wrk = run_wrk_script(server.url, script, args.duration, args.connections,
+            wrk = run_wrk(server.url, None, args.duration, args.connections,
                                  args.threads)
 
         log(f"freshness: {args.fresh} posts")

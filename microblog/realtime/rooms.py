@@ -20,6 +20,11 @@ import re
 _STREAM = re.compile(r"explore|post:([0-9]{1,18})|user:([0-9]{1,18})")
 
 
+# `subscribe {stream: "search", q}`: not a room but a query the instance matches new posts
+# against (microblog.web.live_search); its results go to the subscribing socket only
+SEARCH_STREAM = "search"
+
+
 def user_room(user_id: int) -> str:
     """Every socket of one user, for public events that concern them (comments on their
     posts). Personal events (notifications, messages) are never sent through rooms."""

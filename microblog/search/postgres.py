@@ -111,16 +111,21 @@ async def compile_tsqueries(query: Query) -> dict[str, str]:
     return {lang: rows[0][lang or "other"] or "" for lang in CONFIGS}
 
 
+def own_language(tsqueries: dict[str, str]) -> str:
+    """The query as `posts p`'s own language analyses it. The tsqueries are PostgreSQL's own
+    output, written as literals so each search is planned for its words."""
+    cases = " ".join(f"WHEN {literal(lang)} THEN {literal(q)}::tsquery"
+                     for lang, q in tsqueries.items() if lang)
+    return f"(CASE p.language {cases} ELSE {literal(tsqueries[''])}::tsquery END)"
+
+
 def text_condition(tsqueries: dict[str, str]) -> str:
-    """The posts whose own language's analysis of the query matches. The tsqueries are
-    PostgreSQL's own output, written as literals so each search is planned for its words."""
+    """The posts whose own language's analysis of the query matches; the union of the
+    languages' queries lets the GIN index find the candidates."""
     union = " || ".join(f"{literal(q)}::tsquery" for q in tsqueries.values() if q)
     if not union:
         return "FALSE"
-    per_language = " ".join(f"WHEN {literal(lang)} THEN {literal(q or '')}::tsquery"
-                            for lang, q in tsqueries.items() if lang)
-    return (f"p.search @@ ({union}) AND p.search @@ (CASE p.language {per_language} "
-            f"ELSE {literal(tsqueries[''])}::tsquery END)")
+    return f"p.search @@ ({union}) AND p.search @@ {own_language(tsqueries)}"
 
 
 def filters(search: PostSearch, params: list[Any]) -> list[str]:
@@ -156,13 +161,10 @@ def post_condition(search: PostSearch, tsqueries: dict[str, str] | None,
 
 def headline(tsqueries: dict[str, str]) -> str:
     """The SQL of `posts p`'s body with this query's matches between the marks."""
-    per_language = " ".join(f"WHEN {literal(lang)} THEN {literal(q)}::tsquery"
-                            for lang, q in tsqueries.items() if lang)
     options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
     return (f"ts_headline(mb_search_config(p.language), "
             f"mb_search_text(translate(p.body, {literal(MARK_OPEN + MARK_CLOSE)}, '')), "
-            f"CASE p.language {per_language} ELSE {literal(tsqueries[''])}::tsquery END, "
-            f"{literal(options)})")
+            f"{own_language(tsqueries)}, {literal(options)})")
 
 
 async def highlight(ids: list[int], tsqueries: dict[str, str]) -> dict[int, str]:
@@ -216,10 +218,7 @@ class PostgresSearch:
         conn = connections.get("default")
         limit = min(search.limit, max(0, SEARCH_HITS_MAX - search.offset))
         if search.sort is Sort.TOP and tsqueries is not None:
-            rank = ("ts_rank_cd(p.search, CASE p.language "
-                    + " ".join(f"WHEN {literal(lang)} THEN {literal(q)}::tsquery"
-                               for lang, q in tsqueries.items() if lang)
-                    + f" ELSE {literal(tsqueries[''])}::tsquery END, 32)")
+            rank = f"ts_rank_cd(p.search, {own_language(tsqueries)}, 32)"
             params.extend([limit, search.offset])
             rows = await conn.execute_query_dict(
                 f"SELECT id, count(*) OVER () AS total FROM ("

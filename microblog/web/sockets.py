@@ -34,6 +34,7 @@ from microblog.i18n import locale_context
 from microblog.models import User
 from microblog.realtime.personal import Cursor, PersonalHub
 from microblog.realtime.presence import PresenceTracker
+from microblog.realtime.rooms import SEARCH_STREAM
 from microblog.realtime.server import MALFORMED, Malformed
 from microblog.schemas.base import field_errors, summary
 from microblog.schemas.client_events import (
@@ -141,9 +142,6 @@ def requested_cursor(auth: Any, newest: int) -> int:
     except ValueError:
         return newest
     return newest if value < 0 or value > newest else value
-
-
-SEARCH_STREAM = "search"
 
 
 def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
