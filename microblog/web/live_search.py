@@ -7,9 +7,9 @@ asks PostgreSQL once, in one statement, which of its sockets' queries the post m
 the same compiled conditions the PostgreSQL backend searches with, each with its viewer's
 privacy (the author's blocks, read at that moment) — and highlights it once per matching
 query. Queries are compiled once, at subscribe. An instance with no open search does
-nothing. (Measured in README.md, "Live search": one statement per new post over every open
-query on the instance, rather than Elasticsearch's percolator, which would add a round trip
-to a second store for each post and exists only on one of the two backends.)
+nothing. One statement per new post over every open query on the instance, rather than
+Elasticsearch's percolator, which would add a round trip to a second store for each post and
+exists on only one of the two backends; its cost is in README.md, Performance.
 """
 
 from __future__ import annotations
