@@ -42,6 +42,21 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class RateLimited(ServiceError):
+    """Too many of these too fast (microblog.ratelimit); nothing was done."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class Unprocessable(ServiceError):
+    """Well-formed, but this cannot be done to this resource (translating a post into its own
+    language)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class AuthenticationFailed(ServiceError):
     status = 401
     code = "unauthorized"

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from microblog.settings import Settings
 
 if TYPE_CHECKING:
+    from limits.aio.strategies import MovingWindowRateLimiter
     from saq import Queue
 
 
@@ -23,6 +24,7 @@ class Resources:
     settings: Settings = field(default_factory=Settings)
     redis: aioredis.Redis | None = None
     queue: Queue | None = None
+    limiter: MovingWindowRateLimiter | None = None  # microblog.ratelimit counts with it
 
     def key(self, *parts: object) -> str:
         """A Redis key in this deployment's namespace."""
@@ -33,6 +35,7 @@ class Resources:
         self.settings = settings
         if settings.redis_url:
             self.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
+            self.limiter = _limiter(settings.redis_url, self.key("rate"))
         if queue is not None:
             await queue.connect()
             self.queue = queue
@@ -44,6 +47,22 @@ class Resources:
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None
+        if self.limiter is not None:
+            # the redis-py client `limits` made (its storage has no close of its own)
+            bridge = getattr(self.limiter.storage, "bridge", None)
+            client = getattr(bridge, "storage", None)
+            if client is not None:
+                await client.aclose()
+            self.limiter = None
+
+
+def _limiter(redis_url: str, prefix: str) -> MovingWindowRateLimiter:
+    """The `limits` package's moving window on redis-py, keys under `prefix`."""
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import MovingWindowRateLimiter
+
+    storage = RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=prefix)
+    return MovingWindowRateLimiter(storage)
 
 
 resources = Resources()

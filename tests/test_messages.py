@@ -1,10 +1,11 @@
 """Private messages over real sockets on two instances, the API and the pages."""
 
 import asyncio
-import time
 
 import pytest
 
+from microblog import ratelimit
+from microblog.errors import RateLimited
 from microblog.models import Message
 from microblog.services import messages as message_service
 from tests.helpers import csrf_from, login, make_user, page
@@ -142,12 +143,12 @@ async def test_rate_limit_is_a_clear_error_not_a_dropped_socket(server, trio):
     sender = await sock(server.url, ann, "ann")
     try:
         acks = [await sender.call("message.send", {"to": "ben", "body": f"n{i}"})
-                for i in range(message_service.RATE_LIMIT + 5)]
+                for i in range(ratelimit.MESSAGES.amount + 5)]
         refused = [a for a in acks if not a["ok"]]
         assert refused and all(a["code"] == "rate_limited" for a in refused)
         assert "too fast" in refused[0]["error"]
         assert sender.client.connected
-        assert await Message.all().count() <= message_service.RATE_LIMIT
+        assert await Message.all().count() <= ratelimit.MESSAGES.amount
     finally:
         await sender.disconnect()
 
@@ -237,20 +238,20 @@ async def test_pages_inbox_conversation_and_plain_form_post(client):
     assert status == 404
 
 
-async def test_the_rate_limit_counts_a_burst_across_a_window_boundary(db):
-    """25 sends just before a 10-second boundary and 25 just after are 50 in 0.2 s: two
-    fixed windows would each see at most 25 and allow all; the sliding estimate refuses."""
-    user = await make_user("ann")
-    boundary = (int(time.time()) // message_service.RATE_WINDOW + 1) * message_service.RATE_WINDOW
+async def test_the_rate_limit_is_shared_and_refuses_past_the_limit(db):
+    """The limit counts every send of a user, whichever tab or instance: past it, refused
+    with a clear error; another user is unaffected."""
+    ann, ben = await make_user("ann"), await make_user("ben")
+    limit = ratelimit.MESSAGES.amount
     refused = 0
-    for i in range(50):
-        # the first 25 0.1 s before the boundary, the rest 0.1 s after it
-        now = boundary - 0.1 if i < 25 else boundary + 0.1
+    for _i in range(limit + 10):
         try:
-            await message_service.rate_limit(user.id, now=now)
-        except message_service.RateLimited:
+            await message_service.rate_limit(ann.id)
+        except RateLimited as exc:
+            assert "too fast" in exc.message
             refused += 1
-    assert refused >= 50 - message_service.RATE_LIMIT
+    assert refused == 10
+    await message_service.rate_limit(ben.id)  # not refused
 
 
 @pytest.mark.parametrize("event, payload", [

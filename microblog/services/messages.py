@@ -13,9 +13,11 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from microblog import ratelimit
 from microblog.errors import (
     Forbidden,
     NotFound,
+    RateLimited,
     ServiceError,
     ValidationFailed,
     storable,
@@ -38,15 +40,7 @@ from microblog.services.posts import AuthorView
 from microblog.text import is_username
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,%d}$" % CLIENT_ID_MAX)  # noqa: UP031
-# sends per user per window; a clear error past it, never a dropped socket
-RATE_LIMIT = 30
-RATE_WINDOW = 10
 HISTORY_MAX = 100
-
-
-class RateLimited(ServiceError):
-    status = 429
-    code = "rate_limited"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,23 +96,10 @@ async def check_not_blocked(sender_id: int, recipient_id: int) -> None:
         raise Forbidden(_("You blocked this user. Unblock them to send a message."))
 
 
-async def rate_limit(user_id: int, now: float | None = None) -> None:
-    """At most RATE_LIMIT sends in any RATE_WINDOW seconds (approximately): a sliding window
-    estimated from two fixed ones, so a burst across a window boundary counts in full."""
-    if resources.redis is None:
-        return
-    window, into = divmod(time.time() if now is None else now, RATE_WINDOW)
-    current = resources.key("rate", "messages", user_id, int(window))
-    previous = resources.key("rate", "messages", user_id, int(window) - 1)
-    async with resources.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(current)
-        pipe.expire(current, RATE_WINDOW * 2)
-        pipe.get(previous)
-        count, _ok, before = await pipe.execute()
-    # the previous window's sends, weighted by how much of it is still inside the last
-    # RATE_WINDOW seconds
-    estimate = int(count) + int(before or 0) * (1 - into / RATE_WINDOW)
-    if estimate > RATE_LIMIT:
+async def rate_limit(user_id: int) -> None:
+    """At most ratelimit.MESSAGES sends in any window of its length, across tabs and
+    instances."""
+    if not await ratelimit.allowed(ratelimit.MESSAGES, "messages", user_id):
         raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
 
 
