@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
-    from microblog import i18n, lifecycle, metrics, search
+    from microblog import i18n, lifecycle, metrics, search, translate
     from microblog.db import close_db, init_db
     from microblog.infra import resources
     from microblog.jobs.queue import make_queue
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         await init_db(settings.database_url, settings.db_pool_max)
         await resources.open(settings, queue=make_queue(settings) if settings.redis_url else None)
         await search.start_backend(settings)
+        await translate.start(settings)
         if resources.redis is not None:
             # subscribe to the cross-instance channel now, not at the first connection
             sio.manager_initialized = True
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             await publish._publisher.stop(grace=lifecycle.PUBLISHER_GRACE)
             publish.install(None)
         await search.close_backend()
+        await translate.close()
         await resources.close()
         await close_db()
 

@@ -36,8 +36,9 @@ def setup_logging(level: str | None = None, fmt: str | None = None) -> None:
     logs.setup(
         level or (settings.log_level if settings else "INFO"),
         fmt or (settings.log_format if settings else "text"),
-        known=(settings.secret_key, settings.mail_password) if settings else (),
-        urls=(settings.database_url, settings.redis_url, settings.elasticsearch_url)
+        known=settings.secret_values if settings else (),
+        urls=(settings.database_url, settings.redis_url, settings.elasticsearch_url,
+              settings.ms_translator_url, settings.deepl_url, settings.libretranslate_url)
         if settings else ())
 
 

@@ -104,6 +104,13 @@ def choose_locale(user_choice: str | None, cookie_choice: str | None,
     return best_locale(accept_language, supported)
 
 
+def language_name(code: str) -> str:
+    """The name of a language (an ISO 639 code) in the current locale: `es` → "Spanish",
+    "español" or "西班牙语"; the code itself when Babel does not know it."""
+    name = Locale.parse(get_locale()).languages.get(code.replace("-", "_").split("_")[0])
+    return name or code
+
+
 def format_datetime(value: Any, format: str = "medium") -> str:  # noqa: A002
     return _format_datetime(value, format=format, locale=Locale.parse(get_locale()))
 

@@ -86,6 +86,20 @@ JOBS_ENQUEUE_FAILED = Counter(
 JOBS_QUEUED = Gauge("jobs_queued", "Jobs in the queue by state, read from Redis at scrape time",
                     ["state"])
 
+# --- translation -----------------------------------------------------------------------------
+
+TRANSLATION_OUTCOMES = ("translated", "cached", "shared", "failed", "unsupported",
+                        "same_language", "rate_limited")
+TRANSLATIONS = Counter(
+    "translations_total",
+    "Translation requests by provider and outcome: translated (the service was called), "
+    "cached (a cache hit), shared (waited for another reader's call), failed, unsupported, "
+    "same_language, rate_limited", ["provider", "outcome"])
+TRANSLATION_DURATION = Histogram(
+    "translation_provider_duration_seconds",
+    "Time the translation service took to answer (successes and failures)", ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+
 
 class _Children:
     """Labelled children of one metric, resolved once per label tuple."""
@@ -108,6 +122,8 @@ _delivered = _Children(EVENTS_DELIVERED)
 _fanout = _Children(FANOUT_LATENCY)
 _jobs = _Children(JOBS)
 _job_duration = _Children(JOB_DURATION)
+_translations = _Children(TRANSLATIONS)
+_translation_duration = _Children(TRANSLATION_DURATION)
 
 
 # filled by microblog.realtime.events as it declares them
@@ -148,6 +164,14 @@ def job_enqueue_failed(function: str) -> None:
 def job_finished(function: str, outcome: str, seconds: float) -> None:
     _jobs(function, outcome).inc()
     _job_duration(function, outcome).observe(max(seconds, 0.0))
+
+
+def translation(provider: str, outcome: str) -> None:
+    _translations(provider, outcome).inc()
+
+
+def translation_call(provider: str, seconds: float) -> None:
+    _translation_duration(provider).observe(max(seconds, 0.0))
 
 
 # --- HTTP middleware -------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Group(StrEnum):
     WEB = "Web and security"
     REALTIME = "Real-time"
     JOBS = "Jobs"
+    TRANSLATION = "Translation"
     OBSERVABILITY = "Logging and metrics"
     PATHS = "Paths"
 
@@ -184,6 +185,43 @@ class Settings(BaseSettings):
         description="How often (seconds) a worker looks for jobs whose worker died and "
                     "re-queues them (SAQ's sweep).")
 
+    # --- translation ------------------------------------------------------------------------
+    translator: Annotated[Literal["microsoft", "deepl", "libretranslate"] | None,
+                          BeforeValidator(_stripped_lower)] = setting(
+        group=Group.TRANSLATION,
+        description="Which service translates posts and comments on request: `microsoft` "
+                    "(Microsoft Translator), `deepl` or `libretranslate`. Unset: no "
+                    "translation (no Translate links; the API answers 404).")
+    ms_translator_key: str | None = setting(
+        group=Group.TRANSLATION, secret=True,
+        description="Microsoft Translator's subscription key (TRANSLATOR=microsoft).")
+    ms_translator_region: str | None = setting(
+        group=Group.TRANSLATION,
+        description="The Azure region of the Translator resource (e.g. westeurope); unset "
+                    "for a global resource.")
+    ms_translator_url: str = setting(
+        "https://api.cognitive.microsofttranslator.com", group=Group.TRANSLATION,
+        description="Microsoft Translator's endpoint (another host for a proxy or a test).")
+    deepl_api_key: str | None = setting(
+        group=Group.TRANSLATION, secret=True,
+        description="DeepL's authentication key (TRANSLATOR=deepl).")
+    deepl_url: str | None = setting(
+        group=Group.TRANSLATION,
+        shown_default="https://api-free.deepl.com for a key ending in :fx, else "
+                      "https://api.deepl.com",
+        description="DeepL's endpoint (another host for a proxy or a test).")
+    libretranslate_url: str | None = setting(
+        group=Group.TRANSLATION,
+        description="A LibreTranslate server, e.g. http://127.0.0.1:5001 "
+                    "(TRANSLATOR=libretranslate).")
+    libretranslate_api_key: str | None = setting(
+        group=Group.TRANSLATION, secret=True,
+        description="LibreTranslate's API key, when the server requires one.")
+    translator_timeout: float = setting(
+        10.0, group=Group.TRANSLATION, gt=0, le=60,
+        description="Seconds a translation request to the service may take before the reader "
+                    "is told it is unavailable.")
+
     # --- logging and metrics ----------------------------------------------------------------
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                          BeforeValidator(_stripped_upper)] = setting(
@@ -266,6 +304,27 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL such as https://example.com")
         return value
 
+    @field_validator("ms_translator_url", "deepl_url", "libretranslate_url")
+    @classmethod
+    def _service_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _translator_configured(self) -> Settings:
+        """The chosen translator has what it needs, so a typo fails at start."""
+        needs = {"microsoft": ("ms_translator_key",), "deepl": ("deepl_api_key",),
+                 "libretranslate": ("libretranslate_url",)}
+        for name in needs.get(self.translator or "", ()):
+            if not getattr(self, name):
+                raise ValueError(f"TRANSLATOR={self.translator} needs {variable(name)}")
+        return self
+
     @field_validator("metrics_allowed")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -292,6 +351,12 @@ class Settings(BaseSettings):
     def queue_name(self) -> str:
         """The SAQ queue's name."""
         return f"{self.redis_namespace}:jobs"
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The values of every secret setting that is set: logs redact them."""
+        return tuple(value for name, field in type(self).model_fields.items()
+                     if is_secret(field) and isinstance(value := getattr(self, name), str))
 
     @property
     def outbox_dir(self) -> Path:

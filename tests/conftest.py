@@ -40,7 +40,7 @@ from microblog.testing import (
 __all__ = ["CI", "Mailbox", "Server", "artifact", "settings_env", "start_server", "start_worker",
            "stop_process"]
 
-TABLES = ["search_words", "post_tags", "tasks", "scheduled_posts", "messages", "conversations", "blocks", "user_events",
+TABLES = ["translations", "search_words", "post_tags", "tasks", "scheduled_posts", "messages", "conversations", "blocks", "user_events",
           "notifications", "comments", "posts", "follows", "password_reset_tokens", "api_tokens",
           "users"]
 TEST_SECRET = "test-secret-" + "x" * 32

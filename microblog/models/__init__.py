@@ -2,14 +2,14 @@
 
 from microblog.models.message import Block, Conversation, Message
 from microblog.models.notification import Notification, NotificationKind, UserEvent
-from microblog.models.post import Comment, Post
+from microblog.models.post import Comment, Post, Translation
 from microblog.models.social import Follow
 from microblog.models.task import RUNNING, ScheduledPost, Task, TaskStatus
 from microblog.models.user import ApiToken, PasswordResetToken, User
 
 __models__ = [User, ApiToken, PasswordResetToken, Follow, Post, Comment, Notification, UserEvent,
-              Message, Conversation, Block, Task, ScheduledPost]
+              Message, Conversation, Block, Task, ScheduledPost, Translation]
 
 __all__ = ["RUNNING", "ApiToken", "Block", "Comment", "Conversation", "Follow", "Message",
            "Notification", "NotificationKind", "PasswordResetToken", "Post", "ScheduledPost",
-           "Task", "TaskStatus", "User", "UserEvent"]
+           "Task", "TaskStatus", "Translation", "User", "UserEvent"]

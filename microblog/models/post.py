@@ -40,8 +40,32 @@ class Comment(Model):
         "models.User", related_name="comments", on_delete=fields.CASCADE
     )
     body = fields.CharField(max_length=COMMENT_MAX)
+    language = fields.CharField(max_length=8, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "comments"
         indexes = (("post", "id"),)
+
+
+class Translation(Model):
+    """A post's or a comment's text translated by a translation service, kept for good: one
+    per (post or comment, body, target language). `body_hash` is the SHA-256 of the text that
+    was translated, so an edited body is translated again."""
+
+    id = fields.BigIntField(primary_key=True)
+    # exactly one of post and comment (a CHECK in the migration)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="translations", on_delete=fields.CASCADE, null=True)
+    comment: fields.ForeignKeyNullableRelation[Comment] = fields.ForeignKeyField(
+        "models.Comment", related_name="translations", on_delete=fields.CASCADE, null=True)
+    body_hash = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=16)
+    source_language = fields.CharField(max_length=16)
+    provider = fields.CharField(max_length=16)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "translations"
+        unique_together = (("post", "body_hash", "target"), ("comment", "body_hash", "target"))

@@ -37,6 +37,7 @@ from microblog.schemas.requests import (
     ReadNotifications,
     ScheduledPostChange,
     SearchParams,
+    TranslationRequest,
 )
 from microblog.schemas.resources import (
     Comment,
@@ -54,6 +55,7 @@ from microblog.schemas.resources import (
     TaskLinks,
     TaskStarted,
     Token,
+    Translation,
     Unread,
     User,
     UserRef,
@@ -66,6 +68,6 @@ __all__ = [
     "NotificationPage", "PageMeta", "PageQuery", "Post", "PostHit", "PostsQuery", "Query",
     "ReadMessages", "ReadNotifications", "RowId", "ScheduledPost", "ScheduledPostChange",
     "ScheduledPostLinks", "Schema", "SearchMeta", "SearchParams", "SearchResults", "TagHit",
-    "Task", "TaskLinks", "TaskStarted", "Text", "Timestamp",
-    "Token", "Unread", "User", "UserId", "UserRef", "field_errors",
+    "Task", "TaskLinks", "TaskStarted", "Text", "Timestamp", "Token", "Translation",
+    "TranslationRequest", "Unread", "User", "UserId", "UserRef", "field_errors",
 ]

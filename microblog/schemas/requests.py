@@ -52,6 +52,16 @@ class NewPost(Body):
         json_schema_extra=_doc(format="date-time"))
 
 
+class TranslationRequest(Body):
+    """Translate a post (or a comment) into a language."""
+
+    lang: Text | None = Field(
+        default=None, examples=["en"],
+        description="The language to translate into (ISO 639-1, e.g. en, es, zh); omitted: "
+                    "the caller's language (Accept-Language, then en)",
+        json_schema_extra=_doc(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"))
+
+
 class NewComment(Body):
     body: Text = Field(json_schema_extra=_doc(maxLength=COMMENT_MAX))
 

@@ -95,11 +95,29 @@ class Comment(Schema):
     body: str
     author: UserRef
     created_at: Timestamp
+    language: str = Field(description="ISO 639-1 code detected from the text; '' if unknown")
 
     @classmethod
     def of(cls, comment: Any) -> Self:
         return cls(id=comment.id, post_id=comment.post_id, body=comment.body,
-                   author=UserRef.of(comment.author), created_at=comment.created_at)
+                   author=UserRef.of(comment.author), created_at=comment.created_at,
+                   language=comment.language)
+
+
+class Translation(Schema):
+    """A post or a comment translated (cached: asking again costs nothing)."""
+
+    id: RowId = Field(description="The post's (or comment's) id")
+    language: str = Field(description="The language it was translated into")
+    source_language: str = Field(description="The language it was translated from")
+    body: str = Field(description="The translated text")
+    provider: str = Field(description="The translation service: microsoft, deepl or "
+                                      "libretranslate")
+
+    @classmethod
+    def of(cls, view: Any) -> Self:
+        return cls(id=view.id, language=view.language, source_language=view.source_language,
+                   body=view.body, provider=view.provider)
 
 
 class Message(Schema):

@@ -98,7 +98,8 @@ async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
     post_author_id = post.author_id  # type: ignore[attr-defined]
     event = None
     async with in_transaction() as conn:
-        comment = await Comment.create(post=post, author=author, body=text, using_db=conn)
+        comment = await Comment.create(post=post, author=author, body=text,
+                                       language=detect_language(text), using_db=conn)
         if post_author_id != author.id:
             event = await notifications.notify(conn, post_author_id, NotificationKind.COMMENT, {
                 "user": UserRef.of(author).model_dump(mode="json"), "post_id": post.id,

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from quart import Blueprint, Response, g, request, send_file, url_for
+from quart import Blueprint, Response, current_app, g, request, send_file, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user as auth_user
 from quart_schema import (
@@ -21,7 +21,7 @@ from quart_schema import (
     validate_request,
 )
 
-from microblog import schemas
+from microblog import i18n, schemas
 from microblog.errors import AuthenticationFailed, ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import User
@@ -34,6 +34,7 @@ from microblog.services import (
     scheduled,
     social,
     tasks,
+    translation,
 )
 from microblog.services import search as search_service
 from microblog.services.pagination import Page, PageRequest
@@ -292,6 +293,47 @@ async def delete_post(post_id: int) -> ResponseReturnValue:
     """Delete one of your posts."""
     await posts.delete_post(api_user(), post_id)
     return no_content()
+
+
+TRANSLATION = ["translation"]
+
+
+def caller_locale() -> str:
+    """The caller's language: the one they chose on the site, else Accept-Language."""
+    settings = current_app.extensions["settings"]
+    return i18n.choose_locale(api_user().locale, None, request.headers.get("Accept-Language"),
+                              settings.languages)
+
+
+@bp.route("/posts/<id:post_id>/translate", methods=["POST"])
+@tag(TRANSLATION)
+@token_required
+@validate_request(schemas.TranslationRequest)
+@answers(200, schemas.Translation, 400, 404, 422, 429, 503)
+async def translate_post(post_id: int, data: schemas.TranslationRequest) -> ResponseReturnValue:
+    """Translate a post into `lang` (by default, your language).
+
+    Each translation is made once per post text and language and kept: asking again is
+    answered from the cache. 404 when the site has no translator (or no such post), 422 when
+    the post is already in that language or the service cannot translate between them, 429
+    when you ask for too many new translations too fast, 503 when the translation service
+    fails or refuses (`message` says why)."""
+    target = translation.clean_target(data.lang, caller_locale())
+    view = await translation.translate_post(api_user(), post_id, target)
+    return json_response(schemas.Translation.of(view))
+
+
+@bp.route("/comments/<id:comment_id>/translate", methods=["POST"])
+@tag(TRANSLATION)
+@token_required
+@validate_request(schemas.TranslationRequest)
+@answers(200, schemas.Translation, 400, 404, 422, 429, 503)
+async def translate_comment(comment_id: int,
+                            data: schemas.TranslationRequest) -> ResponseReturnValue:
+    """Translate a comment into `lang` (by default, your language); as for posts."""
+    target = translation.clean_target(data.lang, caller_locale())
+    view = await translation.translate_comment(api_user(), comment_id, target)
+    return json_response(schemas.Translation.of(view))
 
 
 @bp.route("/posts")

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError as PydanticValidationError
 from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
+from microblog import schemas
 from microblog.errors import ServiceError, ValidationFailed
+from microblog.i18n import get_locale, language_name
 from microblog.i18n import gettext as _
 from microblog.limits import BIGINT_MAX
 from microblog.models import User
 from microblog.realtime import presence
-from microblog.services import accounts, messages, notifications, posts, scheduled, social
+from microblog.services import (
+    accounts,
+    messages,
+    notifications,
+    posts,
+    scheduled,
+    social,
+    translation,
+)
 from microblog.services.pagination import PageRequest
 from microblog.text import parse_int
 from microblog.web.common import (
     apply_errors,
     current_user,
+    error_response,
     login_required,
     require_user,
     safe_next,
@@ -200,6 +212,38 @@ async def delete_post(post_id: int) -> ResponseReturnValue:
     await posts.delete_post(user, post_id)
     await flash(_("Your post has been deleted."), "info")
     return redirect(url_for("main.user", username=user.username))
+
+
+@bp.route("/post/<id:post_id>/translate", methods=["POST"])
+async def translate_post(post_id: int) -> ResponseReturnValue:
+    """The Translate link under a post (a fetch with the CSRF header): JSON only."""
+    return await _translated("post", post_id)
+
+
+@bp.route("/comment/<id:comment_id>/translate", methods=["POST"])
+async def translate_comment(comment_id: int) -> ResponseReturnValue:
+    return await _translated("comment", comment_id)
+
+
+async def _translated(kind: translation.Kind, item_id: int) -> ResponseReturnValue:
+    """The API's translation plus what the page shows: the source language's name in the
+    reader's language and the service's name."""
+    user = current_user()
+    if user is None:
+        return error_response(401, _("Sign in to translate."))
+    body = await request.get_json(silent=True)
+    try:
+        data = schemas.TranslationRequest.model_validate(body if body is not None else {})
+    except PydanticValidationError as exc:
+        raise ValidationFailed(schemas.field_errors(exc)) from None
+    target = translation.clean_target(data.lang, get_locale())
+    if kind == "post":
+        view = await translation.translate_post(user, item_id, target)
+    else:
+        view = await translation.translate_comment(user, item_id, target)
+    return {**schemas.Translation.of(view).model_dump(mode="json"),
+            "source_name": language_name(view.source_language),
+            "provider_name": view.provider_title}
 
 
 @bp.route("/language", methods=["POST"])

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from quart import Quart, current_app, g, request
 
 from microblog.i18n import get_locale
+from microblog.services import translation
 
 CARD_CACHE_SIZE = 20_000
 
@@ -62,7 +63,8 @@ def install(app: Quart) -> None:
         author = post.author
         # everything the card shows: a renamed author or another locale is another card (the
         # body too: ids are reused after a restore or a truncated table, as in the tests)
-        key = (post.id, post.body, author.username, author.email, get_locale(), link)
+        key = (post.id, post.body, author.username, author.email, get_locale(), link,
+               translation.provider_title())
         card = cards.get(key)
         if card is None:
             # the macro's output is already escaped by the autoescaping environment
@@ -71,6 +73,9 @@ def install(app: Quart) -> None:
         return card
 
     env.globals["post_card"] = post_card
+    # the Translate link: offered when a translator is configured and the text's language is
+    # not the reader's (the card cache key carries both)
+    env.globals["can_translate"] = lambda language: translation.offered(language, get_locale())
 
 
 def sync_env() -> Environment:
@@ -86,4 +91,5 @@ async def render(name: str, **context: Any) -> str:
     context.setdefault("g", g)
     context.setdefault("me", current_user())
     context.setdefault("settings", current_app.extensions["settings"])
+    context.setdefault("translator_name", translation.provider_title())
     return sync_env().get_template(name).render(context)
