@@ -228,6 +228,13 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "WORKER_SWEEP_INTERVAL": str(settings.worker_sweep_interval),
         "LOG_LEVEL": "WARNING",
     })
+    # a translation service, when the settings name one (microblog.testing_translators)
+    for name in ("translator", "ms_translator_key", "ms_translator_region", "ms_translator_url",
+                 "deepl_api_key", "deepl_url", "libretranslate_url", "libretranslate_api_key",
+                 "translator_timeout"):
+        value = getattr(settings, name)
+        if settings.translator and value is not None:
+            env[name.upper()] = str(value)
     env.update(overrides)
     return env
 

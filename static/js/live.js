@@ -1,6 +1,7 @@
 // Live pages: timelines, comments, the bell, toasts and the connection badge.
 import { bus, me, start, subscribe, t } from "./realtime.js";
 import { relativeTime } from "./app.js";
+import { translateControl } from "./translate.js";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -57,7 +58,8 @@ export function postCard(post, highlight = null) {
           el("a", { class: "fw-semibold text-body text-decoration-none", href: profile, text: post.author.username }),
           " · ",
           el("a", { class: "text-body-secondary", href: `/post/${post.id}` }, timeEl(post.created_at))),
-        body)));
+        body,
+        translateControl("post", post.id, post.language))));
 }
 
 function marked(html) {
@@ -163,7 +165,8 @@ if (comments) {
       el("div", {},
         el("div", { class: "small text-body-secondary" },
           el("a", { class: "fw-semibold text-body", href: profile, text: c.author.username }), " · ", timeEl(c.created_at)),
-        el("p", { class: "mb-0 comment-body", text: c.body }))));
+        el("p", { class: "mb-0 comment-body", text: c.body }),
+        translateControl("comment", c.id, c.language))));
   });
 }
 
