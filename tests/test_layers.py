@@ -13,13 +13,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "microblog"
 # lowest first; a unit may import its own layer's units and those below, never above
 LAYERS: list[set[str]] = [
     {"settings", "limits", "clock", "logs", "security", "db", "infra", "metrics", "i18n", "mail",
-     "lifecycle", "text", "errors"},
+     "lifecycle", "text", "errors", "ratelimit"},
     {"models"},
     {"schemas"},
-    {"realtime", "jobs", "search"},
+    {"realtime", "jobs", "search", "translate"},
     {"services"},
     {"web"},
-    {"app", "worker", "cli", "cluster", "devservices", "seed", "testing"},
+    {"app", "worker", "cli", "cluster", "devservices", "seed", "testing", "testing_translators"},
 ]
 
 

@@ -215,3 +215,20 @@ async def test_the_page_endpoints_need_the_csrf_token(client, content, libre):
                                      headers=headers)
         assert response.status_code in (400, 403), response.status_code
     assert not libre.translate_calls()
+
+
+async def test_no_control_for_a_language_the_service_lacks_once_its_languages_are_known(
+        client, content, libre):
+    bob = await make_user("ben")
+    catalan = await posts.create_post(bob, "Avui hem anat a la platja amb els nens i hem "
+                                      "menjat molt bé.")
+    assert catalan.language == "ca"  # not among the stand-in's languages
+    await login(client, "alice")
+    _status, html = await page(client, "/explore")
+    # the service's languages are not read yet: offered, and answered with a clear 422
+    assert ("post", catalan.id) in controls(html)
+    translator = present(translate.current())
+    await translator.languages()
+    _status, html = await page(client, "/explore")
+    assert ("post", catalan.id) not in controls(html)
+    assert ("post", content["es"]) in controls(html)

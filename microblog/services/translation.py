@@ -75,8 +75,24 @@ def provider_title() -> str | None:
 
 def offered(language: str | None, locale: str) -> bool:
     """Whether a reader in `locale` is offered a translation of text in `language`: a
-    translator is configured and the languages differ (unknown language: not offered)."""
-    return bool(language) and enabled() and base_code(language or "") != base_code(locale)
+    translator is configured, the languages differ (an unknown one: not offered) and, once
+    the service's languages are known, it translates between them."""
+    translator = translate.current()
+    if translator is None or not language:
+        return False
+    source, target = base_code(language), base_code(locale)
+    if source == target:
+        return False
+    known = translator.known_languages()
+    return known is None or known.supports(source, target)
+
+
+def offer_key() -> tuple[str | None, bool]:
+    """What `offered` depends on besides the languages: cached post cards carry it."""
+    translator = translate.current()
+    if translator is None:
+        return None, False
+    return translator.title, translator.known_languages() is not None
 
 
 def clean_target(lang: str | None, default: str) -> str:

@@ -8,6 +8,9 @@ TRANSLATOR_TIMEOUT serves every request of the process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiohttp
 
 from microblog import logs
@@ -33,6 +36,7 @@ PROVIDERS: dict[str, type[Translator]] = {
 }
 
 _current: Translator | None = None
+_warming: asyncio.Task[None] | None = None
 
 
 def open_translator(settings: Settings) -> Translator | None:
@@ -53,7 +57,18 @@ def open_translator(settings: Settings) -> Translator | None:
 
 
 async def start(settings: Settings) -> Translator | None:
-    return use(open_translator(settings))
+    """Open the configured translator and read its languages in the background (a service
+    that is down then only costs a log line; readers are told when they ask)."""
+    global _warming
+    translator = use(open_translator(settings))
+    if translator is not None:
+        _warming = asyncio.create_task(_warm(translator))
+    return translator
+
+
+async def _warm(translator: Translator) -> None:
+    with contextlib.suppress(TranslationFailed):
+        await translator.languages()
 
 
 def use(translator: Translator | None) -> Translator | None:
@@ -68,7 +83,10 @@ def current() -> Translator | None:
 
 
 async def close() -> None:
-    global _current
+    global _current, _warming
+    if _warming is not None:
+        _warming.cancel()
+        _warming = None
     translator, _current = _current, None
     if translator is not None:
         await translator.session.close()

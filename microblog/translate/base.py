@@ -168,6 +168,12 @@ class Translator(ABC):
                     cached.until = time.monotonic() + LANGUAGES_RETRY
         return await self.languages()
 
+    def known_languages(self) -> Languages | None:
+        """The service's languages when already read (never waits): pages use it to offer
+        Translate only for pairs the service has."""
+        cached = self._languages
+        return cached.languages if cached.failure is None else None
+
     async def supports(self, source: str, target: str) -> bool:
         """Whether the service translates from `source` to `target` (our codes)."""
         return (await self.languages()).supports(source, target)

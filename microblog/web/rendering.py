@@ -64,7 +64,7 @@ def install(app: Quart) -> None:
         # everything the card shows: a renamed author or another locale is another card (the
         # body too: ids are reused after a restore or a truncated table, as in the tests)
         key = (post.id, post.body, author.username, author.email, get_locale(), link,
-               translation.provider_title())
+               translation.offer_key())
         card = cards.get(key)
         if card is None:
             # the macro's output is already escaped by the autoescaping environment
