@@ -129,7 +129,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.before_request
     async def load_user() -> None:
         g.user = None
-        if request.path.startswith(("/static/", "/api/", "/healthz", "/readyz", "/metrics")):
+        if request.path.startswith("/api/"):
+            # the API's messages: the caller's Accept-Language (the token's user, once known,
+            # may have chosen another: web/api.py's token_required)
+            i18n.set_locale(i18n.best_locale(request.headers.get("Accept-Language"),
+                                             settings.languages))
+            return
+        if request.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
             return
         user = await accounts.user_for_session(auth_user.auth_id)
         g.user = user

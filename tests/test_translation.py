@@ -278,6 +278,12 @@ async def test_default_target_is_the_callers_language(client, people, translator
     await User.filter(id=people["ben"].id).update(locale="zh")
     status, body = await ask(client, people["ben_headers"], english.id)
     assert (status, body["language"]) == (200, "zh")
+    # and the errors speak the caller's language too
+    status, body = await ask(client, people["ben_headers"], english.id, lang="en")
+    assert (status, body["message"]) == (422, "这已经是英语了。")
+    response = await client.post(f"/api/posts/{english.id}/translate", json={"lang": "en"},
+                                 headers={**people["ana_headers"], "Accept-Language": "es"})
+    assert (await response.get_json())["message"] == "Esto ya está en inglés."
 
 
 @pytest.mark.parametrize("standin", ["microsoft"], indirect=True)

@@ -95,6 +95,7 @@ def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         if user is None:
             raise AuthenticationFailed(_("A valid API token is required."))
         g.api_user = user
+        i18n.set_locale(caller_locale())
         return await view(*args, **kwargs)
 
     return security_scheme([{"bearer": []}])(fails(401)(wrapper))
@@ -102,6 +103,13 @@ def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
 
 def api_user() -> User:
     return g.api_user  # type: ignore[no-any-return]
+
+
+def caller_locale() -> str:
+    """The caller's language: the one they chose on the site, else Accept-Language."""
+    settings = current_app.extensions["settings"]
+    return i18n.choose_locale(api_user().locale, None, request.headers.get("Accept-Language"),
+                              settings.languages)
 
 
 def collection(page: Page[Any], items: Iterable[T], endpoint: str, **values: Any
@@ -298,13 +306,6 @@ async def delete_post(post_id: int) -> ResponseReturnValue:
 TRANSLATION = ["translation"]
 
 
-def caller_locale() -> str:
-    """The caller's language: the one they chose on the site, else Accept-Language."""
-    settings = current_app.extensions["settings"]
-    return i18n.choose_locale(api_user().locale, None, request.headers.get("Accept-Language"),
-                              settings.languages)
-
-
 @bp.route("/posts/<id:post_id>/translate", methods=["POST"])
 @tag(TRANSLATION)
 @token_required
@@ -318,7 +319,7 @@ async def translate_post(post_id: int, data: schemas.TranslationRequest) -> Resp
     the post is already in that language or the service cannot translate between them, 429
     when you ask for too many new translations too fast, 503 when the translation service
     fails or refuses (`message` says why)."""
-    target = translation.clean_target(data.lang, caller_locale())
+    target = translation.clean_target(data.lang, i18n.get_locale())
     view = await translation.translate_post(api_user(), post_id, target)
     return json_response(schemas.Translation.of(view))
 
@@ -331,7 +332,7 @@ async def translate_post(post_id: int, data: schemas.TranslationRequest) -> Resp
 async def translate_comment(comment_id: int,
                             data: schemas.TranslationRequest) -> ResponseReturnValue:
     """Translate a comment into `lang` (by default, your language); as for posts."""
-    target = translation.clean_target(data.lang, caller_locale())
+    target = translation.clean_target(data.lang, i18n.get_locale())
     view = await translation.translate_comment(api_user(), comment_id, target)
     return json_response(schemas.Translation.of(view))
 
