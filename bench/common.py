@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -267,6 +268,11 @@ def run_wrk(url: str, cookie: str | None, duration: int, connections: int, threa
 # --- file limits and process figures (/proc) -------------------------------------------------
 
 
+def lua_string(text: str) -> str:
+    """`text` as a Lua string literal (wrk scripts)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def raise_nofile_limit(wanted: int) -> tuple[int, int]:
     """Raise this process's soft RLIMIT_NOFILE to `wanted` (capped at the hard limit); child
     processes started afterwards (servers, client workers) inherit it. Returns (soft, hard)."""
@@ -348,6 +354,55 @@ def machine_cpu() -> tuple[float, float]:
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
     total = sum(values[:8])  # guest time is already counted in user
     return float(total - idle), float(total)
+
+
+# --- where the CPU went ----------------------------------------------------------------------
+
+
+class CpuWatch:
+    """CPUs used during a phase by the server, the worker, PostgreSQL, Redis, this process
+    with its finished children (wrk), and the rest of the machine (other work: tests, other
+    benchmarks), which skews every figure. PostgreSQL counts all of its processes, also
+    those serving someone else's database."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.result: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        values = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        values["bench + wrk"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        values["_busy"], _total = machine_cpu()
+        values["_wall"] = time.monotonic()
+        return values
+
+    def __enter__(self) -> CpuWatch:
+        self.services = cpu_seconds_by_name(("postgres", "redis-server"))
+        self.before = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self._now()
+        services = cpu_delta_by_name(self.services,
+                                     cpu_seconds_by_name(("postgres", "redis-server")))
+        wall = max(after["_wall"] - self.before["_wall"], 1e-9)
+        used = {k: after[k] - self.before[k] for k in after if not k.startswith("_")}
+        used["postgres"] = services.get("postgres", 0.0)
+        used["redis"] = services.get("redis-server", 0.0)
+        busy = (after["_busy"] - self.before["_busy"]) / CLK_TCK
+        used["rest of machine"] = max(0.0, busy - sum(used.values()))
+        self.result = {k: v / wall for k, v in used.items()}
+        self.result["machine"] = busy / wall
+
+    def line(self) -> str:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in self.result.items() if k != "machine")
+        return f"machine {self.result.get('machine', 0.0):.2f} CPUs busy: {parts}"
+
+    @property
+    def foreign(self) -> float:
+        return self.result.get("rest of machine", 0.0)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

@@ -6,16 +6,17 @@
     .venv/bin/python bench/run_all.py --extra "fanout=--client raw --client-procs 2"
     make bench BENCH_ARGS="--quick --only jobs"
 
-Each benchmark (pages, fanout, connections, chat, jobs, search) runs as its own subprocess, one
-after the other, so a crash of one does not stop the others: it shows as failed in the table. Each
-creates what it needs (a throw-away database, seeded or bulk-inserted, and a Redis namespace)
-and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL / BENCH_REDIS_URL, else
-the servers on 127.0.0.1, else embedded ones (microblog/testing.py `services`).
+Each benchmark (pages, fanout, connections, chat, jobs, search, translate) runs as its own
+subprocess, one after the other, so a crash of one does not stop the others: it shows as failed in
+the table. Each creates what it needs (a throw-away database, seeded or bulk-inserted, and a
+Redis namespace) and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL /
+BENCH_REDIS_URL, else the servers on 127.0.0.1, else embedded ones (microblog/testing.py
+`services`).
 
 Written to --results (bench/results/): <benchmark>.json (bench/common.py `write_result`),
 <benchmark>.log (its full output), summary.json and summary.md (the table, ready for README.md).
-pages and search need `wrk`, which this runner never installs (`make bench` does, with
-scripts/ensure-bench-tools.sh): without it they are reported as not run.
+pages, search and translate need `wrk`, which this runner never installs (`make bench` does,
+with scripts/ensure-bench-tools.sh): without it they are reported as not run.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ BENCHMARKS = [
     # 1,000,000 seeded posts: reindex, query latency, wrk -c32 for 15 s over a mix of
     # queries, freshness (the search issue); seeding alone takes minutes on 2 cores
     Benchmark("search", "search.py", [], ["--quick"], needs_wrk=True),
+    # 100 readers ask for one translation at once on two instances (one call to the service
+    # stand-in), then wrk -c32 for 20 s of cache hits (issue 13)
+    Benchmark("translate", "translate.py", [], ["--quick"], needs_wrk=True),
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

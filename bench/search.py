@@ -33,7 +33,6 @@ import asyncio
 import os
 import random
 import re
-import resource
 import shutil
 import string
 import sys
@@ -49,18 +48,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/search.py`
 
 from bench.common import (  # noqa: E402 - after the sys.path line above
-    CLK_TCK,
     BenchError,
+    CpuWatch,
     WrkResult,
     add_common_options,
     bench_environment,
     bench_main,
-    cpu_delta_by_name,
-    cpu_seconds,
-    cpu_seconds_by_name,
     database,
     log,
-    machine_cpu,
+    lua_string,
     percentile,
     run_wrk,
     serve,
@@ -115,55 +111,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("sizes, --requests, --duration, --connections, --threads and --fresh "
                      "must be positive")
     return args
-
-
-# --- where the CPU went ----------------------------------------------------------------------
-
-
-class CpuWatch:
-    """CPUs used during a phase by the server, the worker, PostgreSQL, Redis, this process
-    with its finished children (wrk), and the rest of the machine (other work: tests, other
-    benchmarks), which skews every figure. PostgreSQL counts all of its processes, also
-    those serving someone else's database."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.result: dict[str, float] = {}
-
-    def _now(self) -> dict[str, float]:
-        values = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        values["bench + wrk"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-        values["_busy"], _total = machine_cpu()
-        values["_wall"] = time.monotonic()
-        return values
-
-    def __enter__(self) -> CpuWatch:
-        self.services = cpu_seconds_by_name(("postgres", "redis-server"))
-        self.before = self._now()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        after = self._now()
-        services = cpu_delta_by_name(self.services,
-                                     cpu_seconds_by_name(("postgres", "redis-server")))
-        wall = max(after["_wall"] - self.before["_wall"], 1e-9)
-        used = {k: after[k] - self.before[k] for k in after if not k.startswith("_")}
-        used["postgres"] = services.get("postgres", 0.0)
-        used["redis"] = services.get("redis-server", 0.0)
-        busy = (after["_busy"] - self.before["_busy"]) / CLK_TCK
-        used["rest of machine"] = max(0.0, busy - sum(used.values()))
-        self.result = {k: v / wall for k, v in used.items()}
-        self.result["machine"] = busy / wall
-
-    def line(self) -> str:
-        parts = ", ".join(f"{k} {v:.2f}" for k, v in self.result.items() if k != "machine")
-        return f"machine {self.result.get('machine', 0.0):.2f} CPUs busy: {parts}"
-
-    @property
-    def foreign(self) -> float:
-        return self.result.get("rest of machine", 0.0)
 
 
 # --- seeding and reindexing ------------------------------------------------------------------
@@ -318,10 +265,6 @@ def measure_latency(client: httpx.Client, kinds: list[Kind], args: argparse.Name
 
 
 # --- throughput (wrk) ------------------------------------------------------------------------
-
-
-def lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def wrk_script(path: Path, paths: list[str], token: str) -> None:
@@ -520,7 +463,7 @@ def run(args: argparse.Namespace) -> int:
         run_wrk(server.url, None, 3, args.connections, args.threads, script=script)
         with CpuWatch(pids) as wrk_cpu:
             wrk = run_wrk(server.url, None, args.duration, args.connections,
-                                 args.threads)
+                          args.threads, script=script)
 
         log(f"freshness: {args.fresh} posts")
         fresh = measure_freshness(client, args.fresh)
