@@ -37,8 +37,12 @@ class NewUser(Body):
         maxLength=USERNAME_MAX, pattern=f"^{USERNAME_PATTERN}$"))
     email: Text = Field(examples=["ana@example.com"],
                         json_schema_extra=_doc(maxLength=EMAIL_MAX, format="email"))
-    password: Text = Field(examples=["correct horse battery"],
-                           json_schema_extra=_doc(minLength=8, maxLength=PASSWORD_MAX))
+    password: Text = Field(
+        examples=["correct horse battery"],
+        description="At least 8 characters; refused when it is one of the 10,000 most common "
+                    "passwords, only spaces, one character repeated, or contains the username "
+                    "or the email's local part",
+        json_schema_extra=_doc(minLength=8, maxLength=PASSWORD_MAX))
 
 
 class NewPost(Body):

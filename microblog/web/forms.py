@@ -25,6 +25,7 @@ from microblog.limits import (
     COMMENT_MAX,
     EMAIL_MAX,
     MESSAGE_MAX,
+    PASSWORD_MIN,
     POST_MAX,
     USERNAME_MAX,
 )
@@ -70,12 +71,19 @@ class LoginForm(QuartForm):
     submit = SubmitField(_l("Sign in"))
 
 
+# under a new password's field (microblog/passwords.py has the rules)
+NEW_PASSWORD_HELP = _l(
+    "At least %(min)d characters. A few unrelated words make a strong, memorable password; "
+    "common passwords and your username are refused.", min=PASSWORD_MIN)
+
+
 class RegistrationForm(QuartForm):
     username = StringField(_l("Username"), validators=[Storable()], render_kw={
         "autocomplete": "username", "maxlength": USERNAME_MAX, "required": True})
     email = EmailField(_l("Email"), validators=[Storable()], render_kw={
         "autocomplete": "email", "maxlength": EMAIL_MAX, "required": True})
     password = PasswordField(_l("Password"), validators=[Storable()],
+                             description=NEW_PASSWORD_HELP,
                              render_kw={"autocomplete": "new-password", "required": True})
     password2 = PasswordField(
         _l("Repeat password"),
@@ -92,6 +100,7 @@ class ResetPasswordRequestForm(QuartForm):
 
 class ResetPasswordForm(QuartForm):
     password = PasswordField(_l("New password"), validators=[Storable()],
+                             description=NEW_PASSWORD_HELP,
                              render_kw={"autocomplete": "new-password", "required": True})
     password2 = PasswordField(
         _l("Repeat password"),
