@@ -26,6 +26,7 @@ from microblog.devservices import free_port
 from microblog.jobs.queue import make_queue
 from microblog.jobs.registry import spec_of
 from microblog.settings import ROOT, Settings
+from microblog.worker import load_jobs
 from tests.conftest import settings_env
 from tests.helpers import make_user, present
 
@@ -48,6 +49,7 @@ async def own(settings: Settings) -> AsyncIterator[Own]:
 
 def declared_options(function: str) -> dict[str, Any]:
     """A declared job's options; a made-up name (no worker consumes this queue) gets SAQ's."""
+    load_jobs()  # declared where their services are: imported, also when this file runs alone
     try:
         return spec_of(function).options()
     except LookupError:
@@ -222,8 +224,8 @@ def jobs_web(own: Own) -> Iterator[Web]:
 
 
 async def test_web_ui_is_for_administrators_only(own: Own, jobs_web: Web, db: None) -> None:
-    await make_user("admin", "admin password")
-    await make_user("bob", "bob password")
+    await make_user("admin", "staple battery horse")
+    await make_user("bob", "orange battery staple")
     job = await enqueue(own.queue, "send_follow_email", follower_id=3, followed_id=4)
     name = own.queue.name
 
@@ -231,9 +233,9 @@ async def test_web_ui_is_for_administrators_only(own: Own, jobs_web: Web, db: No
         refused = [
             await http.get("/"),
             await http.get(f"/api/queues/{name}"),
-            await http.get("/api/queues", auth=("bob", "bob password")),  # not an admin
+            await http.get("/api/queues", auth=("bob", "orange battery staple")),  # not an admin
             await http.get("/api/queues", auth=("admin", "wrong password")),
-            await http.get("/static/app.js", auth=("nobody", "admin password")),
+            await http.get("/static/app.js", auth=("nobody", "staple battery horse")),
             await http.get("/", headers={"Authorization": "Basic not-base64!"}),
         ]
         for response in refused:
@@ -241,7 +243,7 @@ async def test_web_ui_is_for_administrators_only(own: Own, jobs_web: Web, db: No
             assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
             assert job.key not in response.text and name not in response.text
 
-        admin = ("admin", "admin password")
+        admin = ("admin", "staple battery horse")
         page = await http.get("/", auth=admin)
         assert page.status_code == 200 and "<title>SAQ</title>" in page.text
         assert page.headers["X-Frame-Options"] == "DENY"
@@ -273,3 +275,17 @@ async def test_web_ui_refuses_to_start_without_admins(settings: Settings) -> Non
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "ADMINS is empty" in result.stderr
+
+
+async def test_web_ui_throttles_password_guessing(own: Own, jobs_web: Web, db: None) -> None:
+    """Counted with every other sign-in (per account and address): past the free attempts
+    the UI answers 429 with Retry-After, without checking the password."""
+    await make_user("admin", "staple battery horse")
+    async with httpx.AsyncClient(base_url=jobs_web.url, timeout=15) as http:
+        statuses = [(await http.get("/api/queues", auth=("admin", f"guess {i}"))).status_code
+                    for i in range(6)]
+        assert statuses == [401] * 5 + [429]
+        refused = await http.get("/api/queues", auth=("admin", "staple battery horse"))
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "Too many failed sign-ins" in refused.text

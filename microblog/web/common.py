@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from quart import Response, g, jsonify, redirect, request, url_for
+from quart import Response, current_app, g, jsonify, redirect, request, url_for
 from werkzeug.http import HTTP_STATUS_CODES
 from wtforms import Form
 
 from microblog.errors import ServiceError, ValidationFailed
+from microblog.metrics import address_allowed
 from microblog.models import User
 
 P = ParamSpec("P")
@@ -37,6 +39,31 @@ def login_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[Any
         return await view(*args, **kwargs)
 
     return wrapper
+
+
+def client_address() -> str | None:
+    """The client's IP address: the TCP peer, or, when the peer is one of TRUSTED_PROXIES,
+    the nearest address in X-Forwarded-For that is not one of them (a client can prepend
+    anything to that header; only what our proxies appended counts)."""
+    client = request.scope.get("client")
+    peer = client[0] if client else None
+    trusted = current_app.extensions["settings"].trusted_proxies
+    if peer is None or not address_allowed(peer, trusted):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
+                 if part.strip()]
+    for address in reversed(forwarded):
+        if not address_allowed(address, trusted):
+            return address[:64] if _is_ip(address) else peer
+    return peer
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def safe_next(target: str | None) -> str | None:

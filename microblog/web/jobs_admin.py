@@ -7,7 +7,6 @@ attempts are answered one at a time, so guessing is slow even with many connecti
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -18,8 +17,10 @@ from saq.web import aiohttp as saq_web
 from saq.web.common import STATIC_PATH
 
 from microblog.db import close_db, init_db
+from microblog.infra import resources
 from microblog.jobs.queue import make_queue
 from microblog.services import accounts
+from microblog.services.signin_throttle import TooManyAttempts
 from microblog.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REALM = 'Basic realm="Microblog jobs", charset="UTF-8"'
-FAILED_LOGIN_DELAY = 1.0
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -47,18 +47,25 @@ def _credentials(request: web.Request) -> tuple[str, str] | None:
 
 def admin_middleware(settings: Settings) -> Middleware:
     admins = {name.lower() for name in settings.admins}
-    failures = asyncio.Lock()
 
     @web.middleware
     async def require_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
         credentials = _credentials(request)
-        user = await accounts.authenticate(*credentials) if credentials else None
+        try:
+            # counted and throttled like every sign-in (per account and per address)
+            user = (await accounts.authenticate(*credentials, request.remote)
+                    if credentials else None)
+        except TooManyAttempts as exc:
+            log.warning("jobs web: throttled %r from %s", credentials and credentials[0],
+                        request.remote)
+            raise web.HTTPTooManyRequests(
+                text=exc.message + "\n",
+                headers={"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"},
+            ) from None
         # the same answer for a wrong password and a user who is not an administrator
         if user is None or user.username_key not in admins:
             if credentials:
                 log.warning("jobs web: refused %r from %s", credentials[0], request.remote)
-                async with failures:
-                    await asyncio.sleep(FAILED_LOGIN_DELAY)
             raise web.HTTPUnauthorized(
                 text="Administrator credentials required.\n",
                 headers={"WWW-Authenticate": REALM, "Cache-Control": "no-store"})
@@ -98,9 +105,11 @@ def create_app(settings: Settings) -> web.Application:
 
     async def open_db(_app: web.Application) -> None:
         await init_db(settings.database_url or "", pool_max=2)
+        await resources.open(settings)  # Redis: the sign-in throttle's counts
         await queue.connect()
 
     async def close(_app: web.Application) -> None:
+        await resources.close()
         await close_db()
 
     app.on_startup.append(open_db)
