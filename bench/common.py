@@ -48,6 +48,7 @@ from microblog.testing import (
     start_server,
     stop_process,
 )
+from microblog.text import username_skeleton
 
 
 class BenchError(RuntimeError):
@@ -166,11 +167,12 @@ async def insert_users(database_url: str, count: int, prefix: str,
     async with database(database_url) as conn, conn.transaction():
         await conn.copy_records_to_table(
             "users",
-            records=[(name, name.lower(), f"{name.lower()}@bench.invalid", "!no-password",
-                      "", None, 0, now, now, 0, 0) for name in names],
-            columns=["username", "username_key", "email", "password_hash", "about_me",
-                     "locale", "session_epoch", "last_seen", "created_at", "last_event_id",
-                     "unread_notifications"])
+            records=[(name, name.lower(), username_skeleton(name),
+                      f"{name.lower()}@bench.invalid", "!no-password", "", None, 0, now, now,
+                      0, 0) for name in names],
+            columns=["username", "username_key", "username_skeleton", "email",
+                     "password_hash", "about_me", "locale", "session_epoch", "last_seen",
+                     "created_at", "last_event_id", "unread_notifications"])
         rows = await conn.fetch("SELECT id, username_key FROM users "
                                 "WHERE username_key = ANY($1::text[])", [n.lower() for n in names])
         ids = {r["username_key"]: int(r["id"]) for r in rows}

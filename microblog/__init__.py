@@ -16,6 +16,17 @@ __all__ = ["create_app", "asgi_app"]
 
 log = logging.getLogger(__name__)
 
+# Everything a page runs, styles itself with or fetches comes from this site (no inline
+# script, event handler or style attribute in the templates: data travels in
+# <script type="application/json"> blocks and data-* attributes, behaviour in static/js);
+# avatars may come from Gravatar. No site may frame a page (clickjacking).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'",
+    "img-src 'self' data: https://www.gravatar.com", "connect-src 'self'", "font-src 'self'",
+    "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"))
+# sent only when PUBLIC_URL is https: browsers then refuse plain HTTP to the site for a year
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
 
 def create_app(settings: Settings | None = None) -> Quart:
     from microblog import i18n, lifecycle, metrics, search, translate
@@ -56,6 +67,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
         QUART_AUTH_COOKIE_SAMESITE="Lax",
         QUART_AUTH_DURATION=30 * 24 * 3600,
+        # Quart's own session cookie holds the CSRF secret: the login cookie's rules
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
         WTF_CSRF_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
@@ -145,11 +160,16 @@ def create_app(settings: Settings | None = None) -> Quart:
             user.locale if user else None, request.cookies.get("locale"),
             request.headers.get("Accept-Language"), settings.languages))
 
+    https = settings.public_url.lower().startswith("https://")
+
     @app.after_request
     async def security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -43,10 +43,15 @@ class Conflict(ServiceError):
 
 
 class RateLimited(ServiceError):
-    """Too many of these too fast (microblog.ratelimit); nothing was done."""
+    """Too many of these too fast (microblog.ratelimit); nothing was done. `retry_after`:
+    seconds until it would be accepted, when known (the Retry-After header)."""
 
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unprocessable(ServiceError):

@@ -31,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from microblog.db import asyncpg_dsn
 from microblog.limits import POST_MAX
 from microblog.security import _hasher
-from microblog.text import hashtags
+from microblog.text import hashtags, username_skeleton
 
 ADJECTIVES = ["quiet", "bright", "lazy", "brave", "curious", "sunny", "misty", "swift", "calm",
               "wild", "gentle", "clever", "happy", "silver", "golden", "little"]
@@ -485,13 +485,17 @@ async def seed(database_url: str, *, users: int, posts: int, follows: int, messa
             for n in range(first, first + users):
                 name = f"{rng.choice(ADJECTIVES)}_{rng.choice(NOUNS)}{n}"
                 created = now - timedelta(days=rng.uniform(30, 400))
-                records.append((name, name.lower(), f"{name.lower()}@example.com", password_hash,
+                # adjective_noun<n>: the words' skeletons differ and n is new, so no two
+                # seeded names read alike (users.username_skeleton is unique)
+                records.append((name, name.lower(), username_skeleton(name),
+                                f"{name.lower()}@example.com", password_hash,
                                 rng.choice(ABOUT), None, 0,
                                 now - timedelta(minutes=rng.uniform(0, 60 * 24 * 30)), created))
             await conn.copy_records_to_table(
                 "users", records=records,
-                columns=["username", "username_key", "email", "password_hash", "about_me",
-                         "locale", "session_epoch", "last_seen", "created_at"])
+                columns=["username", "username_key", "username_skeleton", "email",
+                         "password_hash", "about_me", "locale", "session_epoch", "last_seen",
+                         "created_at"])
             progress.update(task, completed=users)
             ids = [r["id"] for r in await conn.fetch(
                 "SELECT id FROM users WHERE id >= $1 ORDER BY id", first)]

@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         (), group=Group.WEB,
         description="Comma-separated usernames allowed into the operator tools "
                     "(`microblog jobs web`, SAQ's web UI).")
+    trusted_proxies: CommaList = setting(
+        ("127.0.0.1/32", "::1/128"), group=Group.WEB,
+        description="Comma-separated IPs or CIDRs of the reverse proxies in front of the app: "
+                    "a request from one of them is attributed to the address it puts in "
+                    "X-Forwarded-For (for the sign-in and abuse limits); from anyone else, the "
+                    "header is ignored.")
     shutdown_delay: float = setting(
         0.0, group=Group.WEB, ge=0, le=2,
         description="Seconds (0 to 2) a SIGTERMed `microblog serve` keeps accepting while "
@@ -325,7 +331,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"TRANSLATOR={self.translator} needs {variable(name)}")
         return self
 
-    @field_validator("metrics_allowed")
+    @field_validator("metrics_allowed", "trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         """Checked now, so a typo fails at start rather than at a scrape."""

@@ -64,6 +64,23 @@ def is_username(value: object) -> bool:
     return isinstance(value, str) and _USERNAME.fullmatch(value) is not None
 
 
+# Usernames that read alike map to one skeleton, and a skeleton has one owner (the unique
+# users.username_skeleton): `aIice` (capital i) cannot sit next to `alice`. After lower-casing:
+#   0 → o      1, i, l → l      5 → s      rn → m      vv → w
+# Characters first, then the pairs, each pass left to right: the same steps as the SQL that
+# backfilled the column (migrations/models/7_*_confusable.py), which must stay in step.
+_SKELETON_CHARS = str.maketrans("01i5", "olls")
+_SKELETON_PAIRS = (("rn", "m"), ("vv", "w"))
+
+
+def username_skeleton(username: str) -> str:
+    """What `username` looks like, for refusing names too similar to an existing one."""
+    skeleton = username.lower().translate(_SKELETON_CHARS)
+    for pair, single in _SKELETON_PAIRS:
+        skeleton = skeleton.replace(pair, single)
+    return skeleton
+
+
 def tag_name(raw: str) -> str:
     """The canonical form of a hashtag's name: `#Café`, `#CAFÉ` and `#café` are one tag."""
     return unicodedata.normalize("NFKC", raw).casefold()

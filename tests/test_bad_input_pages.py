@@ -337,6 +337,7 @@ async def test_valid_segments_still_match(client, alice):
     assert (await client.get(f"/unsubscribe/{token}")).status_code == 400  # no such user
     token = emails.unsubscribe_token(alice.id, emails.EmailKind.MESSAGES)
     assert (await client.get(f"/unsubscribe/{token}")).status_code == 200
+    assert (await client.post(f"/unsubscribe/{token}")).status_code == 200
     assert (await User.get(id=alice.id)).email_on_messages is False
 
 

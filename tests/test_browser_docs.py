@@ -155,7 +155,7 @@ async def test_docs_render_offline_and_try_it_out_with_a_token(server, browser, 
         responses = body.locator(".responses-wrapper")
         await responses.wait_for(state="visible")
         assert await responses.locator("tr.response[data-code='200']").count() == 1
-        await page.wait_for_function("location.hash.startsWith('#/users/')")
+        await page.wait_for_function("() => location.hash.startsWith('#/users/')")
 
         # Authorize: the bearer token from POST /api/tokens
         await page.click("button.authorize")

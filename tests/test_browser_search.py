@@ -119,7 +119,10 @@ async def test_search_from_the_navbar_then_a_live_result(server, browser, db):
             await alice.screenshot(path=artifact(f"search-{width}.png"))
             assert await alice.is_visible("#navbar-q")
         await alice.focus("#navbar-q")  # on a tablet the icon opens into a box
-        await alice.wait_for_function("document.getElementById('navbar-q').offsetWidth > 250")
+        # a function, not an expression: Playwright polls an expression with eval(), which
+        # the page's Content-Security-Policy refuses
+        await alice.wait_for_function(
+            "() => document.getElementById('navbar-q').offsetWidth > 250")
         await alice.screenshot(path=artifact("search-768-focused.png"))
         await alice.keyboard.press("Escape")
         await alice.set_viewport_size({"width": 1280, "height": 900})

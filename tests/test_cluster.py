@@ -152,6 +152,9 @@ async def test_pages_and_the_api_work_through_nginx_on_both_instances(cluster, d
             home = await http.get("/")
             assert "hello from behind the balancer" in home.text
         assert (await http.get("/metrics")).status_code == 404  # per instance, not public
+        # nginx adds HSTS (the instances' PUBLIC_URL is http://, so they send none): once
+        hsts = home.headers.get_list("Strict-Transport-Security")
+        assert hsts == ["max-age=31536000; includeSubDomains"], hsts
 
     api = Api(cluster.url)
     try:

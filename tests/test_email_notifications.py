@@ -180,15 +180,26 @@ async def test_unsubscribe_link_from_an_email_turns_that_kind_off(app, client, w
     [message] = await emails_to(mailbox, "bob@example.com")
     path = unsubscribe_path(message)
 
-    # followed from the email: nobody is signed in
+    # followed from the email: nobody is signed in. Opening the link (as a mail scanner
+    # does) only asks; the page's button unsubscribes
     visitor = app.test_client()
     status, html = await page(visitor, path)
     assert status == 200
+    assert "Stop sending me emails about new followers?" in html
+    assert f'<form method="post" action="{path}"' in html
+    assert 'name="List-Unsubscribe" value="One-Click"' in html
+    assert (await fresh(bob)).email_on_follow
+    assert (await app.test_client().head(path)).status_code == 200
+    assert (await fresh(bob)).email_on_follow
+    response = await visitor.post(path, form={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    html = await response.get_data(as_text=True)
     assert "You will no longer get emails about new followers." in html
     assert 'href="/settings/notifications"' in html
     assert not (await fresh(bob)).email_on_follow
     # opening it again is harmless
     assert (await visitor.get(path)).status_code == 200
+    assert not (await fresh(bob)).email_on_follow
 
     # a later follow sends nothing; a later comment does
     await social.follow(carol, bob)

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "microblog"
 # lowest first; a unit may import its own layer's units and those below, never above
 LAYERS: list[set[str]] = [
     {"settings", "limits", "clock", "logs", "security", "db", "infra", "metrics", "i18n", "mail",
-     "lifecycle", "text", "errors", "ratelimit"},
+     "lifecycle", "text", "errors", "ratelimit", "passwords"},
     {"models"},
     {"schemas"},
     {"realtime", "jobs", "search", "translate"},

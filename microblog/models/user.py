@@ -22,6 +22,9 @@ class User(Model):
     username = fields.CharField(max_length=USERNAME_MAX)
     # lower(username): uniqueness ignores case, lookups stay index-only
     username_key = fields.CharField(max_length=USERNAME_MAX, unique=True)
+    # microblog.text.username_skeleton(username): one owner per look-alike name. Rows that
+    # already collided when the column came (migration 7) keep `<skeleton>#<id>`: hence longer
+    username_skeleton = fields.CharField(max_length=USERNAME_MAX + 16, unique=True)
     email = fields.CharField(max_length=EMAIL_MAX, unique=True)
     password_hash = fields.CharField(max_length=255)
     about_me = fields.CharField(max_length=ABOUT_ME_MAX, default="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from microblog import ratelimit
 from microblog.clock import now
 from microblog.errors import NotFound, Unavailable, ValidationFailed, storable
 from microblog.i18n import gettext as _
@@ -28,8 +30,10 @@ from microblog.limits import (
 )
 from microblog.mail import render_email, send_email
 from microblog.models import ApiToken, PasswordResetToken, User
+from microblog.passwords import password_problem
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.text import is_username, parse_int, text_problem
+from microblog.services import signin_throttle
+from microblog.text import is_username, parse_int, text_problem, username_skeleton
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +70,19 @@ def clean_email(value: str | None) -> str:
     return info.normalized.lower()
 
 
-def clean_password(value: str | None, field: str = "password") -> str:
+def clean_password(value: str | None, field: str = "password", *, username: str | None = None,
+                   email: str | None = None) -> str:
+    """A new password: long enough, and not a common one, one character repeated, blank, or
+    containing its owner's `username` or email's local part (microblog.passwords)."""
     password = storable(value or "", field)
     if len(password) < PASSWORD_MIN:
         raise ValidationFailed({field: _(
             "Passwords need at least %(min)d characters.", min=PASSWORD_MIN)})
     if len(password) > PASSWORD_MAX:
         raise ValidationFailed({field: _("That password is too long.")})
+    problem = password_problem(password, username=username, email=email)
+    if problem is not None:
+        raise ValidationFailed({field: problem})
     return password
 
 
@@ -87,6 +97,11 @@ def clean_about_me(value: str | None) -> str:
 # --- registration and authentication ------------------------------------------------------
 
 
+def _new_password_of(username: str | None, email: str | None) -> Callable[[str | None], str]:
+    """clean_password for the account these (as typed) will name."""
+    return lambda value: clean_password(value, username=username, email=email)
+
+
 async def validate_registration(username: str | None, email: str | None,
                                 password: str | None) -> dict[str, str]:
     """The cleaned fields, or ValidationFailed carrying every field's problem at once."""
@@ -94,13 +109,16 @@ async def validate_registration(username: str | None, email: str | None,
     clean: dict[str, str] = {}
     for name, cleaner, value in (("username", clean_username, username),
                                  ("email", clean_email, email),
-                                 ("password", clean_password, password)):
+                                 ("password", _new_password_of(username, email), password)):
         try:
             clean[name] = cleaner(value)
         except ValidationFailed as exc:
             errors.update(exc.errors)
     if "username" in clean and await User.exists(username_key=clean["username"].lower()):
         errors["username"] = _("That username is taken.")
+    elif "username" in clean and await User.exists(
+            username_skeleton=username_skeleton(clean["username"])):
+        errors["username"] = _("That username is too similar to an existing one.")
     if "email" in clean and await User.exists(email=clean["email"]):
         errors["email"] = _("That email address is already registered.")
     if errors:
@@ -108,26 +126,40 @@ async def validate_registration(username: str | None, email: str | None,
     return clean
 
 
-async def register(username: str | None, email: str | None, password: str | None) -> User:
+async def register(username: str | None, email: str | None, password: str | None,
+                   address: str | None = None) -> User:
+    """`address`: the client's, whose registrations are limited (ratelimit.REGISTRATIONS)."""
     clean = await validate_registration(username, email, password)
+    client = ratelimit.client_key(address)
+    if client:
+        await ratelimit.enforce(ratelimit.REGISTRATIONS, "registrations", client, message=_(
+            "Too many accounts were registered from your network. Try again later."))
     password_hash = await hash_password(clean["password"])
     try:
         user = await User.create(
             username=clean["username"],
             username_key=clean["username"].lower(),
+            username_skeleton=username_skeleton(clean["username"]),
             email=clean["email"],
             password_hash=password_hash,
         )
-    except IntegrityError:
-        # lost a race with a concurrent registration of the same name or address
+    except IntegrityError as exc:
+        # lost a race with a concurrent registration of the same name or address, or of a
+        # look-alike name (the unique index decides, whatever the check above saw)
+        if _violated(exc) == SKELETON_CONSTRAINT:
+            raise ValidationFailed({"username": _(
+                "That username is too similar to an existing one.")}) from None
         raise ValidationFailed({"username": _(
             "That username or email address is already registered.")}) from None
     log.info("registered user %s (%s)", user.id, user.username)
     return user
 
 
-async def authenticate(login: str | None, password: str | None) -> User | None:
-    """The user for a username (any case) or email and password, or None."""
+async def authenticate(login: str | None, password: str | None,
+                       address: str | None = None) -> User | None:
+    """The user for a username (any case) or email and password, or None. Every attempt is
+    counted per account and per client `address` (signin_throttle): past the limits it is
+    refused with TooManyAttempts (429) before the password is checked."""
     login = (login or "").strip()
     user = None
     if login and text_problem(login) is None and len(login) <= EMAIL_MAX:
@@ -135,8 +167,14 @@ async def authenticate(login: str | None, password: str | None) -> User | None:
             user = await User.get_or_none(email=login.lower())
         else:
             user = await User.get_or_none(username_key=login.lower())
+    account = signin_throttle.account_key(user.id if user else None, login)
+    await signin_throttle.attempt(account, address)
     ok = await verify_password(user.password_hash if user else None, password or "")
-    return user if ok and user else None
+    if ok and user:
+        await signin_throttle.succeeded(account)
+        return user
+    await signin_throttle.failed(address)
+    return None
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -195,18 +233,36 @@ async def update_profile(user: User, username: str | None, about_me: str | None)
         new_about = clean_about_me(about_me)
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    if (not errors and new_username.lower() != user.username_key
-            and await User.exists(username_key=new_username.lower())):
-        errors["username"] = _("That username is taken.")
+    # a new name gets a new skeleton; the same name (in any case) keeps the stored one
+    renamed = new_username.lower() != user.username_key
+    skeleton = username_skeleton(new_username) if renamed else user.username_skeleton
+    if not errors and renamed:
+        if await User.exists(username_key=new_username.lower()):
+            errors["username"] = _("That username is taken.")
+        elif await User.filter(username_skeleton=skeleton).exclude(id=user.id).exists():
+            errors["username"] = _("That username is too similar to an existing one.")
     if errors:
         raise ValidationFailed(errors)
     try:
         await User.filter(id=user.id).update(
-            username=new_username, username_key=new_username.lower(), about_me=new_about)
-    except IntegrityError:
-        raise ValidationFailed({"username": _("That username is taken.")}) from None
+            username=new_username, username_key=new_username.lower(),
+            username_skeleton=skeleton, about_me=new_about)
+    except IntegrityError as exc:
+        raise ValidationFailed({"username": _("That username is too similar to an existing one.")
+                                if _violated(exc) == SKELETON_CONSTRAINT
+                                else _("That username is taken.")}) from None
     user.username, user.username_key, user.about_me = new_username, new_username.lower(), new_about
+    user.username_skeleton = skeleton
     return user
+
+
+# the unique index behind "too similar" (migrations/models/7_*_confusable.py)
+SKELETON_CONSTRAINT = "users_username_skeleton_key"
+
+
+def _violated(exc: IntegrityError) -> str | None:
+    """The unique constraint an IntegrityError from asyncpg names."""
+    return getattr(exc.__cause__, "constraint_name", None)
 
 
 def clean_locale(locale: str | None) -> str | None:
@@ -254,37 +310,49 @@ async def revoke_api_token(token: str) -> None:
 # --- password reset -----------------------------------------------------------------------
 
 
-async def request_password_reset(email: str | None, locale: str | None = None) -> None:
-    """Email a reset link if the address is registered. Says nothing either way."""
+async def request_password_reset(email: str | None, locale: str | None = None,
+                                 client: str | None = None) -> None:
+    """Email a reset link if the address is registered. Says nothing either way. The link is
+    made by the job (send_password_reset_email), so no token ever sits in Redis. Requests
+    are limited per email address (registered or not) and per `client` address."""
     try:
         address = clean_email(email)
     except ValidationFailed:
         return
+    too_many = _("Too many password reset requests. Check your inbox, or try again later.")
+    if ratelimit.client_key(client):
+        await ratelimit.enforce(ratelimit.RESETS_PER_ADDRESS, "resets-from", client,
+                                message=too_many)
+    await ratelimit.enforce(ratelimit.RESETS_PER_EMAIL, "resets-to", address, message=too_many)
     user = await User.get_or_none(email=address)
     if user is None:
         log.info("password reset requested for an unknown address")
         return
-    token = new_token()
-    row = await PasswordResetToken.create(
-        user=user, token_hash=token_digest(token), expires_at=now() + RESET_TOKEN_TTL)
     try:
-        await enqueue(send_password_reset_email, token_id=row.id, token=token, locale=locale)
+        # while one reset email of this user waits or runs, another request adds nothing
+        await enqueue(send_password_reset_email, user_id=user.id, locale=locale)
     except QueueUnavailable:
-        # no email will carry this token: it must not stay usable
-        await row.delete()
         raise Unavailable(_("We cannot send email right now. Please try again in a few "
                             "minutes.")) from None
     log.info("password reset requested for user %s", user.id)
 
 
-@job(timeout=30, attempts=6, key=("token_id",), on_outage=OnOutage.FAIL)
+# Only the user id travels: the job's arguments are stored in Redis and shown by SAQ's web
+# UI, so the raw token is made here and exists nowhere but in the email (and its hash in the
+# database). A new link replaces every unused older one: only the newest email's link works.
+@job(timeout=30, attempts=6, key=("user_id",), on_outage=OnOutage.FAIL)
 async def send_password_reset_email(
-    ctx: dict[str, Any], *, token_id: int, token: str, locale: str | None = None
+    ctx: dict[str, Any], *, user_id: int, locale: str | None = None
 ) -> str:
-    row = await PasswordResetToken.get_or_none(id=token_id).select_related("user")
-    if row is None or row.used_at is not None:
-        return "skipped: token gone or used"
-    user = row.user
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    token = new_token()
+    async with in_transaction() as conn:
+        await PasswordResetToken.filter(user_id=user.id, used_at__isnull=True).using_db(
+            conn).delete()
+        await PasswordResetToken.create(user=user, token_hash=token_digest(token),
+                                        expires_at=now() + RESET_TOKEN_TTL, using_db=conn)
     settings = resources.settings
     with locale_context(user.locale or locale):
         message = render_email(
@@ -309,7 +377,8 @@ async def check_reset_token(token: str) -> PasswordResetToken:
 
 async def reset_password(token: str, password: str | None) -> User:
     row = await check_reset_token(token)
-    new_password = clean_password(password)
+    owner = await User.get(id=row.user_id)  # type: ignore[attr-defined]
+    new_password = clean_password(password, username=owner.username, email=owner.email)
     password_hash = await hash_password(new_password)
     async with in_transaction():
         # single use even under concurrent submits: only one UPDATE sees used_at NULL
@@ -319,11 +388,13 @@ async def reset_password(token: str, password: str | None) -> User:
             raise NotFound(_("This password reset link is invalid or has expired."))
         user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
         await _set_password(user, password_hash)
+    await signin_throttle.clear_account(user.id)  # the owner proved they hold the email
     return user
 
 
 async def change_password(user: User, password: str | None) -> User:
-    password_hash = await hash_password(clean_password(password))
+    password_hash = await hash_password(
+        clean_password(password, username=user.username, email=user.email))
     async with in_transaction():
         await _set_password(user, password_hash)
     return user

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from itsdangerous import BadData, URLSafeSerializer
 from tortoise import connections
 
+from microblog import ratelimit
 from microblog.errors import ServiceError
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context, ngettext
@@ -108,6 +109,12 @@ async def _from_token(token: str) -> tuple[User, str]:
     if user is None:
         raise invalid
     return user, payload[1]
+
+
+async def unsubscribe_target(token: str) -> tuple[User, str]:
+    """Whom and which kind of email a link is for, changing nothing (the page a GET shows:
+    mail scanners open links, only the POST of its button unsubscribes)."""
+    return await _from_token(token)
 
 
 async def unsubscribe(token: str) -> tuple[User, str]:
@@ -327,5 +334,8 @@ async def follow_email(follower: User, target: User) -> None:
 
 
 async def comment_email(comment_id: int, post_author: User) -> None:
-    if post_author.email_on_comment:
+    """At most ratelimit.COMMENT_EMAILS an hour: a storm of comments notifies in the app and
+    emails a few, not one per comment."""
+    if post_author.email_on_comment and await ratelimit.allowed(
+            ratelimit.COMMENT_EMAILS, "comment-emails", post_author.id):
         await enqueue(send_comment_email, comment_id=comment_id)

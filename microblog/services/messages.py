@@ -17,7 +17,6 @@ from microblog import ratelimit
 from microblog.errors import (
     Forbidden,
     NotFound,
-    RateLimited,
     ServiceError,
     ValidationFailed,
     storable,
@@ -99,8 +98,8 @@ async def check_not_blocked(sender_id: int, recipient_id: int) -> None:
 async def rate_limit(user_id: int) -> None:
     """At most ratelimit.MESSAGES sends in any window of its length, across tabs and
     instances."""
-    if not await ratelimit.allowed(ratelimit.MESSAGES, "messages", user_id):
-        raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
+    await ratelimit.enforce(ratelimit.MESSAGES, "messages", user_id,
+                            message=_("You are sending messages too fast. Wait a few seconds."))
 
 
 # Sending is the hot path of chat: two round trips, whatever the checks. The first reads the

@@ -12,6 +12,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from microblog import ratelimit
 from microblog.errors import Forbidden, NotFound, ValidationFailed, storable
 from microblog.i18n import gettext as _
 from microblog.limits import COMMENT_MAX, POST_MAX
@@ -21,7 +22,7 @@ from microblog.realtime.events import CommentCreated, PostCreated, PostDeleted
 from microblog.realtime.publish import publish, publish_new_post, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, user_room
 from microblog.schemas import UserRef
-from microblog.services import emails, indexing, notifications
+from microblog.services import emails, indexing, notifications, social
 from microblog.services.pagination import Page, PageRequest
 from microblog.text import hashtags
 
@@ -52,6 +53,8 @@ def clean_body(body: str | None, limit: int, field: str = "body") -> str:
 
 async def create_post(author: User, body: str | None) -> Post:
     text = clean_body(body, POST_MAX)
+    await ratelimit.enforce(ratelimit.POSTS, "posts", author.id, message=_(
+        "You are posting too fast. Wait a few minutes and try again."))
     post = await insert_post(author, text)
     await post_created(post)
     return post
@@ -92,11 +95,16 @@ async def delete_post(user: User, post_id: int) -> None:
 
 
 async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
-    """A comment on a post: its page's viewers see it live, its author is notified."""
+    """A comment on a post: its page's viewers see it live, its author is notified. Someone
+    the post's author blocked cannot comment (nothing is written, nobody is told)."""
     text = clean_body(body, COMMENT_MAX)
     post = await get_post(post_id)
     post_author_id = post.author_id  # type: ignore[attr-defined]
+    await social.check_not_blocked_by(post_author_id, author.id, _(
+        "You cannot comment on this user's posts."))
     event = None
+    await ratelimit.enforce(ratelimit.COMMENTS, "comments", author.id, message=_(
+        "You are commenting too fast. Wait a few minutes and try again."))
     async with in_transaction() as conn:
         comment = await Comment.create(post=post, author=author, body=text,
                                        language=detect_language(text), using_db=conn)

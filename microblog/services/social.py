@@ -6,6 +6,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from microblog import ratelimit
 from microblog.errors import Forbidden, ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import Block, Follow, NotificationKind, User
@@ -16,13 +17,21 @@ from microblog.services import emails, notifications
 from microblog.services.pagination import Page, PageRequest
 
 
+async def check_not_blocked_by(owner_id: int, actor_id: int, message: str) -> None:
+    """Forbidden(`message`) when `owner_id` has blocked `actor_id`: what someone who blocked
+    you owns (their follow list, their posts' comments) refuses you. Called before anything
+    is written. (Private messages check both directions: messages.check_not_blocked.)"""
+    if await Block.exists(blocker_id=owner_id, blocked_id=actor_id):
+        raise Forbidden(message)
+
+
 async def follow(user: User, target: User) -> bool:
     """Follow `target`; True if this created the follow, False if it already existed.
     The target is notified; the follower's sockets start receiving the target's posts."""
     if user.id == target.id:
         raise ServiceError(_("You cannot follow yourself."))
-    if await Block.exists(blocker_id=target.id, blocked_id=user.id):
-        raise Forbidden(_("You cannot follow this user."))
+    await check_not_blocked_by(target.id, user.id, _("You cannot follow this user."))
+    await _count_follow(user)
     try:
         async with in_transaction() as conn:
             await Follow.create(follower_id=user.id, followed_id=target.id, using_db=conn)
@@ -39,10 +48,17 @@ async def follow(user: User, target: User) -> bool:
 async def unfollow(user: User, target: User) -> bool:
     if user.id == target.id:
         raise ServiceError(_("You cannot unfollow yourself."))
+    await _count_follow(user)
     removed = bool(await Follow.filter(follower_id=user.id, followed_id=target.id).delete())
     if removed:
         publish_membership(user.id, leave=[author_room(target.id)])
     return removed
+
+
+async def _count_follow(user: User) -> None:
+    """Follows and unfollows share one limit: each may notify (and email) someone."""
+    await ratelimit.enforce(ratelimit.FOLLOWS, "follows", user.id, message=_(
+        "You are following and unfollowing too fast. Wait a while and try again."))
 
 
 async def followed_ids(user: User) -> list[int]:

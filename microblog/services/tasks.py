@@ -23,6 +23,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from microblog import ratelimit
 from microblog.clock import iso, now
 from microblog.errors import Conflict, NotFound, Unavailable
 from microblog.i18n import gettext as _
@@ -51,8 +52,21 @@ HEARTBEAT_EVERY = 2.0
 ATTACHMENT_MAX = 2 * 1024 * 1024
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`,
+# `+cmd|...`): OWASP's CSV injection advice is to make it text with a leading quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """`text` for the CSV export, where a spreadsheet will not evaluate it (the JSON export
+    keeps the text exactly)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 async def start_export(user: User) -> Task:
     """Queue an export of the user's posts; only one runs per user at a time."""
+    await ratelimit.enforce(ratelimit.EXPORTS, "exports", user.id, message=_(
+        "You have started too many exports. Wait a while and try again."))
     async with in_transaction() as conn:
         # serialises concurrent requests of one user: the second sees the first's row
         await conn.execute_query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [user.id])
@@ -251,7 +265,8 @@ async def export_posts(ctx: dict[str, Any], *, task_id: str) -> dict[str, Any]:
                 chunk.append(json.dumps({"id": row["id"], "body": row["body"],
                                          "language": row["language"], "created_at": created,
                                          "url": url}, ensure_ascii=False))
-                writer.writerow([row["id"], created, row["language"], row["body"], url])
+                writer.writerow([row["id"], created, row["language"], csv_cell(row["body"]),
+                                 url])
             jf.write(("\n" if count == 0 else ",\n") + ",\n".join(chunk))
             count += len(rows)
             last_id = rows[-1]["id"]

@@ -183,9 +183,12 @@ async def _translate(user: User, kind: Kind, item_id: int, target: str) -> Trans
             "%(service)s cannot translate from %(source)s to %(target)s.",
             service=translator.title, source=language_name(source),
             target=language_name(target)))
-    if not await ratelimit.allowed(ratelimit.TRANSLATIONS, "translations", user.id):
+    try:
+        await ratelimit.enforce(ratelimit.TRANSLATIONS, "translations", user.id, message=_(
+            "You are translating too fast. Wait a minute and try again."))
+    except RateLimited:
         metrics.translation(provider, "rate_limited")
-        raise RateLimited(_("You are translating too fast. Wait a minute and try again."))
+        raise
 
     digest = row["body_hash"]
     key = f"{kind}:{item_id}:{digest}:{target}"

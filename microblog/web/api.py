@@ -38,7 +38,8 @@ from microblog.services import (
 )
 from microblog.services import search as search_service
 from microblog.services.pagination import Page, PageRequest
-from microblog.web.common import error_response
+from microblog.web.common import client_address, error_response
+from microblog.web.errors import retry_headers
 from microblog.web.openapi import NO_CONTENT, answers, fails, json_response, validation_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -54,6 +55,7 @@ async def service_error(exc: ServiceError) -> Response:
     response = error_response(exc.status, exc.message, **extra)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    response.headers.update(retry_headers(exc))
     return response
 
 
@@ -146,19 +148,19 @@ USERS = ["users"]
 @tag(USERS)
 @security_scheme([])
 @validate_request(schemas.NewUser)
-@answers(201, schemas.User, 400)
+@answers(201, schemas.User, 400, 429)
 async def create_user(data: schemas.NewUser) -> ResponseReturnValue:
     """Register an account.
 
     No authentication. A 400 names each invalid or taken field."""
-    user = await accounts.register(data.username, data.email, data.password)
+    user = await accounts.register(data.username, data.email, data.password, client_address())
     return located(await user_document(user), 201, "api.get_user", user_id=user.id)
 
 
 @bp.route("/tokens", methods=["POST"])
 @tag(USERS)
 @security_scheme([{"basic": []}])
-@answers(200, schemas.Token, 401)
+@answers(200, schemas.Token, 401, 429)
 async def create_token() -> ResponseReturnValue:
     """Get an API token (valid 30 days) with HTTP Basic: username or email, and password."""
     header = request.headers.get("Authorization", "")
@@ -170,7 +172,7 @@ async def create_token() -> ResponseReturnValue:
                 encoded.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             login = None
-    user = await accounts.authenticate(login, password) if login else None
+    user = await accounts.authenticate(login, password, client_address()) if login else None
     if user is None:
         response = error_response(401, _("Invalid username or password."))
         response.headers["WWW-Authenticate"] = 'Basic realm="api"'
@@ -243,7 +245,7 @@ async def user_following(user_id: int, query_args: schemas.PageQuery) -> Respons
 @bp.route("/me/following/<id(32):user_id>", methods=["POST"])
 @tag(USERS)
 @token_required
-@answers(204, NO_CONTENT, 400, 403, 404)
+@answers(204, NO_CONTENT, 400, 403, 404, 429)
 async def follow(user_id: int) -> ResponseReturnValue:
     """Follow a user (400 for yourself, 403 when they blocked you)."""
     await social.follow(api_user(), await accounts.get_user(user_id))
@@ -253,7 +255,7 @@ async def follow(user_id: int) -> ResponseReturnValue:
 @bp.route("/me/following/<id(32):user_id>", methods=["DELETE"])
 @tag(USERS)
 @token_required
-@answers(204, NO_CONTENT, 400, 404)
+@answers(204, NO_CONTENT, 400, 404, 429)
 async def unfollow(user_id: int) -> ResponseReturnValue:
     """Stop following a user."""
     await social.unfollow(api_user(), await accounts.get_user(user_id))
@@ -269,7 +271,7 @@ POSTS = ["posts"]
 @tag(POSTS)
 @token_required
 @validate_request(schemas.NewPost)
-@answers(201, schemas.Post, 400, 409)
+@answers(201, schemas.Post, 400, 409, 429)
 @answers(202, schemas.ScheduledPost)
 async def create_post(data: schemas.NewPost) -> ResponseReturnValue:
     """Post now, or schedule it for later.
@@ -435,7 +437,7 @@ TASKS = ["tasks"]
 @bp.route("/exports", methods=["POST"])
 @tag(TASKS)
 @token_required
-@answers(202, schemas.TaskStarted, 409, 503)
+@answers(202, schemas.TaskStarted, 409, 429, 503)
 async def start_export() -> ResponseReturnValue:
     """Export your posts (CSV and JSON in a zip) in the background.
 

@@ -11,7 +11,9 @@ from microblog.i18n import get_locale
 from microblog.i18n import gettext as _
 from microblog.limits import TOKEN_MAX
 from microblog.services import accounts
-from microblog.web.common import apply_errors, current_user, safe_next
+from microblog.services.signin_throttle import TooManyAttempts
+from microblog.web.common import apply_errors, client_address, current_user, safe_next
+from microblog.web.errors import retry_headers
 from microblog.web.forms import (
     EmptyForm,
     LoginForm,
@@ -29,11 +31,15 @@ async def register() -> ResponseReturnValue:
     if current_user():
         return redirect(url_for("main.index"))
     form = await RegistrationForm.create_form()
+    status = 400 if request.method == "POST" else 200
+    headers: dict[str, str] = {}
     if await form.validate_on_submit():
         try:
-            await accounts.register(form.username.data, form.email.data, form.password.data)
+            await accounts.register(form.username.data, form.email.data, form.password.data,
+                                    client_address())
         except ServiceError as exc:
             apply_errors(form, exc)
+            status, headers = exc.status, retry_headers(exc)
         else:
             await flash(_("Welcome! You can sign in now."), "success")
             return redirect(url_for("auth.login"))
@@ -50,8 +56,7 @@ async def register() -> ResponseReturnValue:
                 apply_errors(form, ValidationFailed(others))
         except ServiceError as exc:
             apply_errors(form, exc)
-    status = 400 if request.method == "POST" else 200
-    return await render("auth/register.html", form=form, title=_("Register")), status
+    return await render("auth/register.html", form=form, title=_("Register")), status, headers
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,17 +66,24 @@ async def login() -> ResponseReturnValue:
         return redirect(next_page or url_for("main.index"))
     form = await LoginForm.create_form()
     status = 200
+    headers: dict[str, str] = {}
     if await form.validate_on_submit():
-        user = await accounts.authenticate(form.username.data, form.password.data)
-        if user is None:
-            form.password.errors = [_("Invalid username or password.")]
-            status = 400
+        try:
+            user = await accounts.authenticate(form.username.data, form.password.data,
+                                               client_address())
+        except TooManyAttempts as exc:
+            form.password.errors = [exc.message]
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
         else:
-            login_user(AuthUser(user.auth_id), remember=bool(form.remember_me.data))
-            return redirect(next_page or url_for("main.index"))
+            if user is None:
+                form.password.errors = [_("Invalid username or password.")]
+                status = 400
+            else:
+                login_user(AuthUser(user.auth_id), remember=bool(form.remember_me.data))
+                return redirect(next_page or url_for("main.index"))
     elif request.method == "POST":
         status = 400
-    return await render("auth/login.html", form=form, title=_("Sign in")), status
+    return await render("auth/login.html", form=form, title=_("Sign in")), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
@@ -89,19 +101,22 @@ async def reset_password_request() -> ResponseReturnValue:
         return redirect(url_for("main.index"))
     form = await ResetPasswordRequestForm.create_form()
     status = 400 if request.method == "POST" else 200
+    headers: dict[str, str] = {}
     if await form.validate_on_submit():
         try:
-            await accounts.request_password_reset(form.email.data, get_locale())
+            await accounts.request_password_reset(form.email.data, get_locale(),
+                                                  client_address())
         except ServiceError as exc:
             apply_errors(form, exc)
             status = exc.status
+            headers = retry_headers(exc)
         else:
             # the same words whether or not the address is registered
             await flash(_("If that address belongs to an account, we have emailed it "
                           "a link to reset the password."), "info")
             return redirect(url_for("auth.login"))
     return await render("auth/reset_request.html", form=form,
-                                 title=_("Reset password")), status
+                        title=_("Reset password")), status, headers
 
 
 @bp.route(f"/reset/<segment({TOKEN_MAX}):token>", methods=["GET", "POST"])

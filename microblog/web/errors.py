@@ -33,12 +33,21 @@ def messages() -> dict[int, str]:
     }
 
 
-async def render_error(status: int, message: str | None = None) -> ResponseReturnValue:
+async def render_error(status: int, message: str | None = None,
+                       headers: dict[str, str] | None = None) -> ResponseReturnValue:
     message = message or messages().get(status, _("Something went wrong."))
     if wants_json():
-        return error_response(status, message)
+        response = error_response(status, message)
+        response.headers.update(headers or {})
+        return response
     return await render("errors/error.html", status=status, message=message,
-                                 title=str(status)), status
+                        title=str(status)), status, headers or {}
+
+
+def retry_headers(exc: ServiceError) -> dict[str, str]:
+    """`Retry-After` for a rate limit that knows when it lifts."""
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 class RefuseMalformedRequests:
@@ -90,7 +99,7 @@ def register(app: Quart) -> None:
 
     @app.errorhandler(ServiceError)
     async def service_error(exc: ServiceError) -> ResponseReturnValue:
-        return await render_error(exc.status, exc.message)
+        return await render_error(exc.status, exc.message, retry_headers(exc))
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -193,6 +193,7 @@ async def post(post_id: int) -> ResponseReturnValue:
                 await posts.add_comment(user, post_id, form.body.data)
             except ServiceError as exc:
                 apply_errors(form, exc)
+                status = exc.status  # 403 for someone the author blocked
             else:
                 await flash(_("Your comment has been added."), "success")
                 return redirect(url_for("main.post", post_id=post_id))

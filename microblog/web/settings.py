@@ -45,10 +45,15 @@ async def notifications() -> ResponseReturnValue:
 
 
 # Exempt from CSRF in create_app: the signed token is the credential, and a mail client's
-# one-click unsubscribe (RFC 8058) POSTs here with no cookie and no form token. A bad token
-# raises BadUnsubscribeLink, a 400 page.
+# one-click unsubscribe (RFC 8058) POSTs here with no cookie and no form token. A GET changes
+# nothing (mail scanners and link previews open every link in an email): it shows a button
+# that POSTs what a mail client sends. A bad token raises BadUnsubscribeLink, a 400 page.
 @bp.route(f"/unsubscribe/<segment({TOKEN_MAX}):token>", methods=["GET", "POST"])
 async def unsubscribe(token: str) -> ResponseReturnValue:
+    if request.method != "POST":  # GET and HEAD
+        _user, kind = await emails.unsubscribe_target(token)
+        return await render("settings/unsubscribe.html", token=token,
+                            kind_name=kind_names()[kind], title=_("Unsubscribe"))
     _user, kind = await emails.unsubscribe(token)
     return await render("settings/unsubscribed.html", token=token, form=EmptyForm(),
                         kind_name=kind_names()[kind], subscribed=False,

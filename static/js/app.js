@@ -19,6 +19,12 @@ for (const counter of document.querySelectorAll("[data-counter-for]")) {
   update();
 }
 
+// Progress bars take their width from data-progress: the Content-Security-Policy allows no
+// style attribute in the page, but a script may set a style property.
+for (const bar of document.querySelectorAll(".progress-bar[data-progress]")) {
+  bar.style.width = `${Number(bar.dataset.progress) || 0}%`;
+}
+
 // Avatars render as local identicons (pages work offline); when Gravatar answers, use it.
 for (const img of document.querySelectorAll("img.avatar[data-gravatar]")) {
   const probe = new Image();
