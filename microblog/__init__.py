@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from microblog.realtime.personal import PersonalHub
     from microblog.realtime.presence import PresenceTracker
     from microblog.realtime.publish import Publisher
-    from microblog.services import accounts
+    from microblog.services import accounts, sessions
     from microblog.web import (
         api,
         auth,
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     from microblog.web import scheduled as scheduled_pages
     from microblog.web import settings as settings_pages
+    from microblog.web import verification as verification_pages
 
     settings = settings or Settings.from_env()
     app = Quart(__name__, template_folder=str(ROOT / "templates"),
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                       ops.bp, docs.bp, search_pages.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(scheduled_pages.bp)
+    app.register_blueprint(verification_pages.bp)
     errors.register(app)
     rendering.install(app)
 
@@ -152,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             return
         if request.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
             return
-        user = await accounts.user_for_session(auth_user.auth_id)
+        user = await sessions.user_for(auth_user.auth_id)
         g.user = user
         if user is not None:
             await accounts.touch_last_seen(user)

@@ -4,7 +4,7 @@ import hashlib
 
 from microblog.models import Follow, Post, User
 from microblog.security import hash_password, verify_password
-from microblog.services import accounts, posts, social
+from microblog.services import accounts, posts, sessions, social
 from microblog.services.pagination import PageRequest
 from tests.helpers import make_user, present
 
@@ -88,10 +88,11 @@ async def test_post_language_is_detected(db):
 async def test_password_change_invalidates_sessions_and_tokens(db):
     user = await make_user("carol")
     token, _ = await accounts.issue_api_token(user)
-    old_auth_id = user.auth_id
-    assert present(await accounts.user_for_session(old_auth_id)).id == user.id
-    await accounts.change_password(user, "a brand new password")
-    assert await accounts.user_for_session(old_auth_id) is None
+    old_auth_id = await sessions.start(user, remember=True)
+    assert present(await sessions.user_for(old_auth_id)).id == user.id
+    await accounts.change_password(user, "a brand new passphrase",
+                                   current_password="correct horse")
+    assert await sessions.user_for(old_auth_id) is None
     assert await accounts.user_for_api_token(token) is None
     fresh = await User.get(id=user.id)
-    assert await accounts.user_for_session(fresh.auth_id) is not None
+    assert await sessions.user_for(await sessions.start(fresh, remember=False)) is not None

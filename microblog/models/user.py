@@ -26,6 +26,12 @@ class User(Model):
     # already collided when the column came (migration 7) keep `<skeleton>#<id>`: hence longer
     username_skeleton = fields.CharField(max_length=USERNAME_MAX + 16, unique=True)
     email = fields.CharField(max_length=EMAIL_MAX, unique=True)
+    # when the owner opened the link mailed to `email`; until then the product emails it
+    # nothing but that link (services/verification.py). Accounts older than this are verified.
+    email_verified_at = fields.DatetimeField(null=True)
+    # an address the owner asked to change to, waiting for its link: `email` switches (and is
+    # verified) when it is opened. Not unique: the first to confirm an address gets it
+    pending_email = fields.CharField(max_length=EMAIL_MAX, null=True)
     password_hash = fields.CharField(max_length=255)
     about_me = fields.CharField(max_length=ABOUT_ME_MAX, default="")
     locale = fields.CharField(max_length=8, null=True)
@@ -55,10 +61,6 @@ class User(Model):
 
     def __str__(self) -> str:
         return self.username
-
-    @property
-    def auth_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
 
     def avatar_hash(self) -> str:
         return email_hash(self.email)

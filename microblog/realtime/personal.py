@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -67,6 +67,9 @@ def unknown_stream() -> ValidationFailed:
         "Unknown stream: expected explore, post:<id> or user:<id>.")})
 
 
+# seconds between checks that every socket's session still exists (it may expire)
+CREDENTIAL_SWEEP = 30.0
+
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; each event takes one."""
 
@@ -103,6 +106,10 @@ class Cursor:
         self.locale: str | None = None
         # the client events this socket may still send (microblog.web.sockets)
         self.budget = TokenBucket(EVENT_RATE, EVENT_BURST)
+        # what it was opened with: ("session", session id) or ("token", token digest); when
+        # that ends, the socket is disconnected
+        self.credential: tuple[str, str] | None = None
+        self.expiry: asyncio.TimerHandle | None = None
 
 
 class PersonalHub:
@@ -114,6 +121,9 @@ class PersonalHub:
         self.feed = feed_channel(namespace)
         # set by the web layer: what to do with each new post's id (live search)
         self.on_new_post: Callable[[int], Coroutine[Any, Any, None]] | None = None
+        # set by the web layer: which of these sockets' credentials have ended
+        self.check_credentials: Callable[[list[Cursor]], Awaitable[list[str]]] | None = None
+        self.sweeper: asyncio.Task[None] | None = None
         self.cursors: dict[str, Cursor] = {}
         self.by_user: dict[int, set[str]] = {}
         self.task: asyncio.Task[None] | None = None
@@ -136,6 +146,8 @@ class PersonalHub:
     def detach(self, sid: str) -> None:
         cursor = self.cursors.pop(sid, None)
         if cursor is not None:
+            if cursor.expiry is not None:
+                cursor.expiry.cancel()
             sids = self.by_user.get(cursor.user_id)
             if sids is not None:
                 sids.discard(sid)
@@ -146,14 +158,30 @@ class PersonalHub:
         return list(self.by_user)
 
     async def open(self, sid: str, user_id: int, locale: str | None, rooms: set[str],
-                   last_event_id: int) -> None:
+                   last_event_id: int, credential: tuple[str, str] | None = None,
+                   expires_in: float | None = None) -> None:
         """A socket of `user_id` connected: into the user's room and its timeline `rooms`
-        (the authors it follows), replay from `last_event_id`."""
+        (the authors it follows), replay from `last_event_id`. `credential`: what it was
+        opened with (see Cursor); `expires_in`: seconds until that credential expires (an API
+        token), when the socket is disconnected."""
         for room in (user_room(user_id), *rooms):
             await self.sio.enter_room(sid, room)
         self.attach(sid, user_id, last_event_id, rooms)
-        self.cursors[sid].locale = locale
+        cursor = self.cursors[sid]
+        cursor.locale = locale
+        cursor.credential = credential
+        if expires_in is not None:
+            cursor.expiry = asyncio.get_running_loop().call_later(
+                max(expires_in, 0.0), self.drop, sid)
         metrics.SOCKET_CONNECTIONS.inc()
+
+    def drop(self, sid: str) -> None:
+        """Disconnect a socket of this instance whose credential ended (its client may
+        reconnect: with the credential gone, it is refused)."""
+        if sid in self.cursors:
+            task = asyncio.create_task(self.sio.disconnect(sid))
+            self._deliveries.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._deliveries.discard)  # type: ignore[arg-type]
 
     async def subscribe(self, sid: str, stream: object) -> None:
         """Watch a public stream (explore, a post, a profile) on this socket."""
@@ -232,13 +260,32 @@ class PersonalHub:
     def start(self) -> None:
         if self.redis_url and self.task is None:
             self.task = asyncio.create_task(self._listen(), name="microblog-personal")
+        if self.check_credentials is not None and self.sweeper is None:
+            self.sweeper = asyncio.create_task(self._sweep(), name="microblog-credentials")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+        for task in (self.task, self.sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.task = self.sweeper = None
+
+    async def _sweep(self) -> None:
+        """Every CREDENTIAL_SWEEP seconds, the sockets whose session ended without a word
+        (it expired) are disconnected; the others keep their session alive (an open tab is a
+        reader)."""
+        while True:
+            await asyncio.sleep(CREDENTIAL_SWEEP)
+            cursors = [c for c in self.cursors.values() if c.credential is not None]
+            if not cursors or self.check_credentials is None:
+                continue
+            try:
+                for sid in await self.check_credentials(cursors):
+                    self.drop(sid)
+            except Exception:  # Redis away: the next sweep tries again
+                log.warning("credentials: could not check the sockets' sessions",
+                            exc_info=True)
 
     async def _listen(self) -> None:
         delay = 0.5
@@ -320,6 +367,22 @@ class PersonalHub:
         except Exception:
             log.exception("personal events: delivery to user %s failed", user_id)
 
+    # --- sessions and tokens that end ---------------------------------------------------------
+
+    def _end_credentials(self, user_id: int, ended: dict[str, Any]) -> None:
+        for sid in list(self.by_user.get(user_id, ())):
+            cursor = self.cursors.get(sid)
+            if cursor is None or cursor.credential is None:
+                continue
+            kind, ident = cursor.credential
+            if kind == "session":
+                gone = ident in ended["sessions"] or (
+                    ended["all_sessions"] and ident != ended["keep"])
+            else:
+                gone = ident in ended["tokens"] or ended["all_tokens"]
+            if gone:
+                self.drop(sid)
+
     # --- room membership that follows the follow graph --------------------------------------
 
     async def _membership(self, raw: str) -> None:
@@ -329,8 +392,17 @@ class PersonalHub:
             user_id = int(message["user"])
             join = [str(r) for r in message.get("join", [])]
             leave = [str(r) for r in message.get("leave", [])]
+            ended = message.get("end")
+            if ended is not None:
+                ended = {"sessions": {str(s) for s in ended["sessions"]},
+                         "tokens": {str(t) for t in ended["tokens"]},
+                         "all_sessions": bool(ended["all_sessions"]),
+                         "all_tokens": bool(ended["all_tokens"]), "keep": ended["keep"]}
         except (ValueError, KeyError, TypeError):
             log.error("membership: malformed message %r", raw[:200])
+            return
+        if ended is not None:
+            self._end_credentials(user_id, ended)
             return
         for sid in list(self.by_user.get(user_id, ())):
             cursor = self.cursors.get(sid)

@@ -186,6 +186,17 @@ def publish_membership(user_id: int, *, join: list[str] | None = None,
         _publisher.put("membership", user_id, {"join": join or [], "leave": leave or []})
 
 
+def publish_credentials_ended(user_id: int, *, sessions: list[str] | None = None,
+                              tokens: list[str] | None = None, all_sessions: bool = False,
+                              all_tokens: bool = False, keep: str | None = None) -> None:
+    """After commit: disconnect, on every instance, the user's sockets opened with these
+    sessions (ids) or API tokens (digests), or with any session but `keep` / any token."""
+    if _publisher is not None:
+        _publisher.put("membership", user_id, {"end": {
+            "sessions": sessions or [], "tokens": tokens or [], "all_sessions": all_sessions,
+            "all_tokens": all_tokens, "keep": keep}})
+
+
 def publish_new_post(post_id: int) -> None:
     """After commit: tell every instance's live search that this post exists."""
     if _publisher is not None:

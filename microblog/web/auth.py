@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, flash, redirect, request, url_for
+from quart import Blueprint, flash, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, login_user, logout_user
+from quart_auth import current_user as auth_user
 
 from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import get_locale
 from microblog.i18n import gettext as _
 from microblog.limits import TOKEN_MAX
-from microblog.services import accounts
+from microblog.models import User
+from microblog.services import accounts, sessions
 from microblog.services.signin_throttle import TooManyAttempts
 from microblog.web.common import apply_errors, client_address, current_user, safe_next
 from microblog.web.errors import retry_headers
@@ -41,7 +43,8 @@ async def register() -> ResponseReturnValue:
             apply_errors(form, exc)
             status, headers = exc.status, retry_headers(exc)
         else:
-            await flash(_("Welcome! You can sign in now."), "success")
+            await flash(_("Welcome! You can sign in now. We have emailed you a link to "
+                          "confirm your address."), "success")
             return redirect(url_for("auth.login"))
     elif form.is_submitted:
         # the passwords differ, or a field holds what cannot be stored: still tell every
@@ -79,7 +82,7 @@ async def login() -> ResponseReturnValue:
                 form.password.errors = [_("Invalid username or password.")]
                 status = 400
             else:
-                login_user(AuthUser(user.auth_id), remember=bool(form.remember_me.data))
+                await sign_in(user, remember=bool(form.remember_me.data))
                 return redirect(next_page or url_for("main.index"))
     elif request.method == "POST":
         status = 400
@@ -90,9 +93,18 @@ async def login() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     form = await EmptyForm.create_form()
     if await form.validate_on_submit():
+        await sessions.end(auth_user.auth_id)  # a replayed cookie is refused from now on
         logout_user()
+        session.clear()  # a new CSRF secret
         await flash(_("You have signed out."), "info")
     return redirect(url_for("main.index"))
+
+
+async def sign_in(user: User, remember: bool) -> None:
+    """Start a new server-side session for this browser: a new login cookie and a new Quart
+    session (so a new CSRF secret; nothing from before signing in carries over)."""
+    session.clear()
+    login_user(AuthUser(await sessions.start(user, remember)), remember=remember)
 
 
 @bp.route("/reset", methods=["GET", "POST"])

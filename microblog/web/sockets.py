@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ from pydantic import ValidationError
 from quart import Quart
 from quart_auth import QuartAuth
 
+from microblog.clock import now
 from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context
@@ -45,7 +48,8 @@ from microblog.schemas.client_events import (
     TypingEvent,
     UnsubscribeEvent,
 )
-from microblog.services import accounts, messages, social
+from microblog.security import token_digest
+from microblog.services import accounts, messages, sessions, social
 from microblog.web.live_search import LiveSearch
 
 log = logging.getLogger(__name__)
@@ -114,10 +118,22 @@ def deliverable(ack: Ack) -> Ack:
     return ack
 
 
-async def authenticate(app: Quart, environ: dict[str, Any], auth: Any) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a socket was opened with: ("session", session id) or ("token", token digest),
+    and, for a token, when it expires."""
+
+    user: User
+    kind: str
+    ident: str
+    expires_at: datetime | None = None
+
+
+async def authenticate(app: Quart, environ: dict[str, Any], auth: Any) -> Credential | None:
     token = auth.get("token") if isinstance(auth, dict) else None
     if isinstance(token, str) and token:
-        return await accounts.user_for_api_token(token)
+        found = await accounts.api_token(token)
+        return Credential(found[0], "token", token_digest(token), found[1]) if found else None
     raw_cookie = environ.get("HTTP_COOKIE")
     if not raw_cookie:
         return None
@@ -129,7 +145,29 @@ async def authenticate(app: Quart, environ: dict[str, Any], auth: Any) -> User |
     morsel = cookie.get(ext.cookie_name or "QUART_AUTH")
     if morsel is None:
         return None
-    return await accounts.user_for_session(ext.load_token(morsel.value, app=app))
+    auth_id = ext.load_token(morsel.value, app=app)
+    session = sessions.parse(auth_id)
+    user = await sessions.user_for(auth_id)
+    return Credential(user, "session", session.sid) if user and session else None
+
+
+async def still_valid(cursor: Cursor) -> bool:
+    """Whether the socket's credential still holds (asked before every write)."""
+    if cursor.credential is None:
+        return False
+    kind, ident = cursor.credential
+    if kind == "session":
+        return await sessions.alive(sessions.SessionId(cursor.user_id, ident))
+    return await accounts.api_token_valid(ident)
+
+
+async def ended_sessions(cursors: list[Cursor]) -> list[str]:
+    """Of these sockets, those whose session no longer exists (the others are renewed: an
+    open tab keeps its session); token sockets have their own timer."""
+    opened = [(c.sid, sessions.SessionId(c.user_id, c.credential[1])) for c in cursors
+              if c.credential is not None and c.credential[0] == "session"]
+    alive = await sessions.alive_many([session for _sid, session in opened])
+    return [sid for (sid, _session), ok in zip(opened, alive, strict=True) if not ok]
 
 
 def requested_cursor(auth: Any, newest: int) -> int:
@@ -148,15 +186,18 @@ def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
              presence: PresenceTracker) -> None:
     live = LiveSearch(sio)
     hub.on_new_post = live.new_post
+    hub.check_credentials = ended_sessions
     def not_connected() -> Ack:
         return error(_("This connection is not ready: reconnect and try again."),
                      "not_connected")
 
-    def client_event(model: type[E]) -> Callable[[Callable[[Cursor, E], Awaitable[Ack]]],
-                                                 Callable[[Cursor, E], Awaitable[Ack]]]:
+    def client_event(model: type[E], *, write: bool = False
+                     ) -> Callable[[Callable[[Cursor, E], Awaitable[Ack]]],
+                                   Callable[[Cursor, E], Awaitable[Ack]]]:
         """Register `handler(cursor, data)` for the client event `model.name`: it runs within
         the socket's budget of events, in the user's locale, with `data` valid for `model`;
-        every outcome is an ack."""
+        every outcome is an ack. A `write` first checks that the socket's session or token
+        still holds: when it ended (and the disconnect is on its way), nothing is done."""
 
         def decorate(handler: Callable[[Cursor, E], Awaitable[Ack]]
                      ) -> Callable[[Cursor, E], Awaitable[Ack]]:
@@ -170,6 +211,9 @@ def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
                     data = model.model_validate(args[0])
                 except ValidationError as exc:
                     return invalid(field_errors(exc))
+                if write and not await still_valid(cursor):
+                    hub.drop(cursor.sid)
+                    return error(_("Your session has ended: sign in again."), "unauthorized")
                 try:
                     return {"ok": True, **await handler(cursor, data)}
                 except ServiceError as exc:
@@ -202,14 +246,18 @@ def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
         if isinstance(auth, Malformed):  # a connection request that could not be read
             log.info("socket refused: unreadable connection request (%s)", auth.reason)
             raise socketio.exceptions.ConnectionRefusedError("unreadable connection request")
-        user = await authenticate(app, environ, auth)
-        if user is None:
+        credential = await authenticate(app, environ, auth)
+        if credential is None:
             # logged under the connection's request id (microblog.logs), never the credential
             log.info("socket refused: no valid session cookie or API token")
             raise socketio.exceptions.ConnectionRefusedError("authentication required")
+        user = credential.user
         rooms = await social.timeline_rooms(user)
+        expires_in = ((credential.expires_at - now()).total_seconds()
+                      if credential.expires_at is not None else None)
         await hub.open(sid, user.id, user.locale, rooms,
-                       requested_cursor(auth, user.last_event_id))
+                       requested_cursor(auth, user.last_event_id),
+                       (credential.kind, credential.ident), expires_in)
         await presence.connected(user.id)
         return None
 
@@ -242,18 +290,18 @@ def register(sio: socketio.AsyncServer, app: Quart, hub: PersonalHub,
             await hub.unsubscribe(cursor.sid, data.stream)
         return {}
 
-    @client_event(MessageSendEvent)
+    @client_event(MessageSendEvent, write=True)
     async def message_send(cursor: Cursor, data: MessageSendEvent) -> Ack:
         message, _created = await messages.send_message(
             cursor.user_id, data.to, data.body, data.client_id)
         return {"message": message.event().payload()}
 
-    @client_event(MessageReadEvent)
+    @client_event(MessageReadEvent, write=True)
     async def message_read(cursor: Cursor, data: MessageReadEvent) -> Ack:
         return {"unread": await messages.read_up_to(cursor.user_id, data.with_,
                                                     data.last_read_id)}
 
-    @client_event(TypingEvent)
+    @client_event(TypingEvent, write=True)
     async def typing(cursor: Cursor, data: TypingEvent) -> Ack:
         return {"sent": await messages.send_typing(cursor.user_id, data.to)}
 
