@@ -10,18 +10,23 @@ answers yes or no. Without Redis (tools that run without one) nothing is limited
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
 import math
 import time
 
 from limits import RateLimitItem, parse
+from redis.exceptions import RedisError
 
 from microblog.errors import RateLimited
 from microblog.infra import resources
 
+log = logging.getLogger(__name__)
+
 __all__ = ["COMMENTS", "COMMENT_EMAILS", "EXPORTS", "FOLLOWS", "MESSAGES", "POSTS",
            "REGISTRATIONS", "RESETS_PER_ADDRESS", "RESETS_PER_EMAIL", "TRANSLATIONS",
-           "RateLimitItem", "allowed", "client_key", "enforce"]
+           "VERIFICATION_EMAILS", "RateLimitItem", "allowed", "client_key", "enforce"]
 
 # private messages a user sends (every tab and instance together)
 MESSAGES = parse("30 per 10 seconds")
@@ -41,6 +46,8 @@ RESETS_PER_ADDRESS = parse("10 per hour")
 EXPORTS = parse("5 per hour")
 # comment emails one person receives: past this, comments still notify in the app only
 COMMENT_EMAILS = parse("5 per hour")
+# links to confirm an email address a user asks for (sent again, or to a new address)
+VERIFICATION_EMAILS = parse("3 per hour")
 
 
 def client_key(address: str | None) -> str | None:
@@ -59,11 +66,16 @@ def client_key(address: str | None) -> str | None:
 
 async def allowed(rate: RateLimitItem, *identifiers: object) -> bool:
     """Count one hit of `rate` for `identifiers` (e.g. "messages", user id); False when the
-    limit is already reached (the hit is then not counted)."""
+    limit is already reached (the hit is then not counted). While Redis cannot be reached,
+    everything is allowed (and logged): a limit must not take the product down with it."""
     limiter = resources.limiter
     if limiter is None:
         return True
-    return await limiter.hit(rate, *map(str, identifiers))
+    try:
+        return await limiter.hit(rate, *map(str, identifiers))
+    except RedisError as exc:
+        log.warning("rate limit %s not applied: Redis is unreachable (%r)", rate, exc)
+        return True
 
 
 async def enforce(rate: RateLimitItem, *identifiers: object, message: str) -> None:
@@ -73,6 +85,7 @@ async def enforce(rate: RateLimitItem, *identifiers: object, message: str) -> No
     retry_after = None
     limiter = resources.limiter
     if limiter is not None:
-        stats = await limiter.get_window_stats(rate, *map(str, identifiers))
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        with contextlib.suppress(RedisError):
+            stats = await limiter.get_window_stats(rate, *map(str, identifiers))
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
     raise RateLimited(message, retry_after)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
 from microblog.models import User
 from microblog.services import accounts
+from microblog.testing import Mailbox
 from microblog.testing import csrf_token as csrf_from
 
-__all__ = ["csrf_from", "login", "make_user", "page", "present", "submit"]
+__all__ = ["csrf_from", "email_about", "login", "make_user", "page", "present", "submit"]
 
 T = TypeVar("T")
 
@@ -32,8 +36,24 @@ async def submit(client: Any, form_path: str, data: dict[str, Any],
 
 
 async def make_user(username: str = "alice", password: str = "correct horse",
-                    email: str | None = None) -> User:
-    return await accounts.register(username, email or f"{username.lower()}@example.com", password)
+                    email: str | None = None, *, verified: bool = True) -> User:
+    """A registered user. `verified`: their address counts as confirmed (no link is sent),
+    so they get every email as before email verification existed; False registers as the
+    forms do: a confirmation link is queued, and nothing else is emailed until it is opened."""
+    return await accounts.register(username, email or f"{username.lower()}@example.com", password,
+                                   verified=verified)
+
+
+async def email_about(mailbox: Mailbox, to: str, words: str,
+                      timeout: float = 20.0) -> EmailMessage:  # noqa: ASYNC109
+    """The first email to `to` whose subject contains `words`, once it has arrived."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for arrival in mailbox.to(to):
+            if words in str(arrival.message["Subject"]):
+                return arrival.message
+        assert time.monotonic() < deadline, f"no email about {words!r} to {to} in {timeout}s"
+        await asyncio.sleep(0.02)
 
 
 async def login(client: Any, username: str = "alice", password: str = "correct horse") -> Any:

@@ -169,14 +169,16 @@ async def test_reset_refuses_common_and_personal_passwords(client):
 async def test_change_password_refuses_too(db):
     user = await make_user("carol", "old password 1")
     with pytest.raises(ValidationFailed) as info:
-        await accounts.change_password(user, "password")
+        await accounts.change_password(user, "password", current_password="old password 1")
     assert COMMON in info.value.errors["password"]
     with pytest.raises(ValidationFailed) as info:
-        await accounts.change_password(user, "carol's new one")
+        await accounts.change_password(user, "carol's new one",
+                                       current_password="old password 1")
     assert "your username" in info.value.errors["password"]
     fresh = await User.get(id=user.id)
     assert await verify_password(fresh.password_hash, "old password 1")
-    await accounts.change_password(user, "a brand new password")
+    await accounts.change_password(user, "a brand new password",
+                                   current_password="old password 1")
 
 
 async def test_the_meter_hints_as_you_type(server, browser, db):

@@ -26,6 +26,7 @@ from microblog.schemas.collections import (
     SearchResults,
 )
 from microblog.schemas.requests import (
+    DeleteAccount,
     HistoryQuery,
     NewComment,
     NewMessage,
@@ -62,7 +63,8 @@ from microblog.schemas.resources import (
 )
 
 __all__ = [
-    "Body", "Collection", "Comment", "Conversation", "ConversationPage", "Cursor", "Error",
+    "Body", "Collection", "Comment", "Conversation", "ConversationPage", "Cursor",
+    "DeleteAccount", "Error",
     "HistoryMeta", "HistoryQuery", "Links", "Message", "MessageHistory", "NewComment",
     "NewMessage", "NewPost", "NewUser", "Notification", "NotificationFields",
     "NotificationPage", "PageMeta", "PageQuery", "Post", "PostHit", "PostsQuery", "Query",

@@ -45,6 +45,13 @@ class NewUser(Body):
         json_schema_extra=_doc(minLength=8, maxLength=PASSWORD_MAX))
 
 
+class DeleteAccount(Body):
+    """Delete the caller's account: the password again, as a confirmation."""
+
+    password: Text = Field(examples=["correct horse battery"], json_schema_extra=_doc(
+        maxLength=PASSWORD_MAX))
+
+
 class NewPost(Body):
     """Post now, or (with `publish_at`) schedule it."""
 

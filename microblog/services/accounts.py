@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,8 +17,8 @@ from tortoise.transactions import in_transaction
 from microblog import ratelimit
 from microblog.clock import now
 from microblog.errors import NotFound, Unavailable, ValidationFailed, storable
+from microblog.i18n import get_locale, locale_context
 from microblog.i18n import gettext as _
-from microblog.i18n import locale_context
 from microblog.infra import resources
 from microblog.jobs import OnOutage, QueueUnavailable, enqueue, job
 from microblog.limits import (
@@ -29,11 +31,21 @@ from microblog.limits import (
     USERNAME_MIN,
 )
 from microblog.mail import render_email, send_email
-from microblog.models import ApiToken, PasswordResetToken, User
+from microblog.models import ApiToken, NotificationKind, PasswordResetToken, User
 from microblog.passwords import password_problem
+from microblog.realtime.events import Event, MessageRead, NotificationsRead, PostDeleted
+from microblog.realtime.publish import flush as flush_events
+from microblog.realtime.publish import (
+    publish,
+    publish_credentials_ended,
+    publish_personal,
+    record_personal,
+)
+from microblog.realtime.rooms import author_room, explore_room, post_room
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.services import signin_throttle
-from microblog.text import is_username, parse_int, text_problem, username_skeleton
+from microblog.services import emails, indexing, sessions, signin_throttle
+from microblog.services.tasks import export_dir
+from microblog.text import is_username, text_problem, username_skeleton
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +139,11 @@ async def validate_registration(username: str | None, email: str | None,
 
 
 async def register(username: str | None, email: str | None, password: str | None,
-                   address: str | None = None) -> User:
-    """`address`: the client's, whose registrations are limited (ratelimit.REGISTRATIONS)."""
+                   address: str | None = None, *, verified: bool = False) -> User:
+    """`address`: the client's, whose registrations are limited (ratelimit.REGISTRATIONS).
+    The email address gets a link to confirm it (emails.send_verification_email), and nothing
+    else until it is confirmed. `verified`: the address is known to be the owner's (tools and
+    tests): stored as confirmed, and no link is sent."""
     clean = await validate_registration(username, email, password)
     client = ratelimit.client_key(address)
     if client:
@@ -141,6 +156,7 @@ async def register(username: str | None, email: str | None, password: str | None
             username_key=clean["username"].lower(),
             username_skeleton=username_skeleton(clean["username"]),
             email=clean["email"],
+            email_verified_at=now() if verified else None,
             password_hash=password_hash,
         )
     except IntegrityError as exc:
@@ -152,6 +168,8 @@ async def register(username: str | None, email: str | None, password: str | None
         raise ValidationFailed({"username": _(
             "That username or email address is already registered.")}) from None
     log.info("registered user %s (%s)", user.id, user.username)
+    if not verified:
+        await emails.verification_email(user, get_locale())
     return user
 
 
@@ -194,20 +212,6 @@ async def get_user_by_username(username: str) -> User:
             if is_username(username) else None)
     if user is None:
         raise NotFound(_("No such user."))
-    return user
-
-
-async def user_for_session(auth_id: str | None) -> User | None:
-    """The user behind a login cookie's auth id `<user id>:<session epoch>`, if still valid."""
-    if not auth_id:
-        return None
-    raw_id, _, raw_epoch = auth_id.partition(":")
-    user_id, epoch = parse_int(raw_id, INT_MAX, 1), parse_int(raw_epoch, INT_MAX)
-    if user_id is None or epoch is None:
-        return None
-    user = await _one_user("SELECT * FROM users WHERE id = $1", user_id)
-    if user is None or user.session_epoch != epoch:
-        return None
     return user
 
 
@@ -289,22 +293,37 @@ async def issue_api_token(user: User) -> tuple[str, datetime]:
 
 
 async def user_for_api_token(token: str | None) -> User | None:
+    found = await api_token(token)
+    return found[0] if found else None
+
+
+async def api_token(token: str | None) -> tuple[User, datetime] | None:
+    """The user of a valid API token, and when the token expires."""
     if not token:
         return None
-    return await _one_user(
-        "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "WHERE t.token_hash = $1 AND t.expires_at > $2", token_digest(token), now())
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT t.expires_at AS token_expires_at, u.* FROM api_tokens t "
+        "JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2",
+        [token_digest(token), now()])
+    if not rows:
+        return None
+    row = dict(rows[0])
+    expires_at = row.pop("token_expires_at")
+    return User._init_from_db(**row), expires_at
 
 
-async def _one_user(sql: str, *params: Any) -> User | None:
-    """A user from one hand-written query. Every page, API call and socket connect asks who
-    its caller is: building this query through the ORM cost more CPU than running it."""
-    rows = await connections.get("default").execute_query_dict(sql, list(params))
-    return User._init_from_db(**rows[0]) if rows else None
+async def api_token_valid(digest: str) -> bool:
+    """Whether the token with this digest still exists and has not expired."""
+    return await ApiToken.filter(token_hash=digest, expires_at__gt=now()).exists()
 
 
 async def revoke_api_token(token: str) -> None:
-    await ApiToken.filter(token_hash=token_digest(token)).delete()
+    """The token ends now, with every socket opened with it, on every instance."""
+    digest = token_digest(token)
+    row = await ApiToken.get_or_none(token_hash=digest)
+    if row is not None:
+        await row.delete()
+        publish_credentials_ended(row.user_id, tokens=[digest])  # type: ignore[attr-defined]
 
 
 # --- password reset -----------------------------------------------------------------------
@@ -328,6 +347,11 @@ async def request_password_reset(email: str | None, locale: str | None = None,
     if user is None:
         log.info("password reset requested for an unknown address")
         return
+    if not emails.verified(user):
+        # whoever registered an address they do not own would send this: the address gets
+        # nothing but its confirmation link (the page answers the same)
+        log.info("password reset requested for user %s, whose address is not verified", user.id)
+        return
     try:
         # while one reset email of this user waits or runs, another request adds nothing
         await enqueue(send_password_reset_email, user_id=user.id, locale=locale)
@@ -347,6 +371,8 @@ async def send_password_reset_email(
     user = await User.get_or_none(id=user_id)
     if user is None:
         return "skipped: user gone"
+    if not emails.verified(user):
+        return "skipped: address not verified"
     token = new_token()
     async with in_transaction() as conn:
         await PasswordResetToken.filter(user_id=user.id, used_at__isnull=True).using_db(
@@ -392,12 +418,36 @@ async def reset_password(token: str, password: str | None) -> User:
     return user
 
 
-async def change_password(user: User, password: str | None) -> User:
-    password_hash = await hash_password(
-        clean_password(password, username=user.username, email=user.email))
+async def change_password(user: User, password: str | None, *, current_password: str | None,
+                          address: str | None = None) -> User:
+    """A new password for a signed-in user who proves they know the current one. A wrong
+    current password counts as a failed sign-in attempt of the account and of the client
+    `address` (signin_throttle: TooManyAttempts past the limits). Every problem is reported
+    at once; nothing is written then. Ends every session and revokes every API token
+    (_set_password): the caller starts a new session for the browser it wants to keep."""
+    errors: dict[str, str] = {}
+    if not current_password:
+        errors["current_password"] = _("Please enter your current password.")
+    elif not await _is_password_of(user, current_password, address):
+        errors["current_password"] = _("That is not your current password.")
+    try:
+        new_password = clean_password(password, username=user.username, email=user.email)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    password_hash = await hash_password(new_password)
     async with in_transaction():
         await _set_password(user, password_hash)
+    log.info("user %s changed their password", user.id)
     return user
+
+
+async def _is_password_of(user: User, password: str, address: str | None) -> bool:
+    """Checked like a sign-in (counted, throttled), so a stolen session cannot be used to
+    guess the password any faster than the sign-in form allows."""
+    found = await authenticate(user.username, password, address)
+    return found is not None and found.id == user.id
 
 
 async def _set_password(user: User, password_hash: str) -> None:
@@ -408,3 +458,89 @@ async def _set_password(user: User, password_hash: str) -> None:
         password_hash=password_hash, session_epoch=user.session_epoch)
     await ApiToken.filter(user_id=user.id).delete()
     await PasswordResetToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now())
+    # the epoch already refuses the old sessions; this removes them and their sockets
+    await sessions.end_all(user.id)
+    publish_credentials_ended(user.id, all_tokens=True)
+
+
+# --- deleting an account ------------------------------------------------------------------
+
+# post.deleted events are queued for sending in batches of this many, each sent before the
+# next is queued: the process's outbox is bounded (realtime.publish.QUEUE_LIMIT) and shared
+ANNOUNCE_BATCH = 500
+
+
+async def delete_account(user: User, password: str | None, *,
+                         address: str | None = None) -> None:
+    """The account and everything it owns, at once and for good: its posts (with their
+    comments and translations), comments, private messages in both directions (the
+    partner's side of each conversation goes too), notifications, follows, blocks, API and
+    reset tokens, scheduled posts, tasks and their export files; every session ends and
+    every socket of the user is disconnected. The password is checked like a sign-in
+    (counted, throttled); when it is wrong nothing is written.
+
+    Every table that refers to users does so with ON DELETE CASCADE (migrations/), so one
+    DELETE of the user's row removes it all in one transaction; the posts are deleted first
+    only to learn their ids (announced as deleted, and removed from a search index of its
+    own), the tasks to learn which export directories to remove. Counters kept on other
+    users' rows are corrected in the same transaction: a partner's unread messages, and
+    the bell of whoever had a notification of this account's follow or comment (those
+    notifications go too)."""
+    if not password:
+        raise ValidationFailed({"password": _("Please enter your password.")})
+    if not await _is_password_of(user, password, address):
+        raise ValidationFailed({"password": _("That is not your password.")})
+    personal_events: list[tuple[int, Event]] = []
+    async with in_transaction() as conn:
+        # a concurrent write of this user (a post, a message) waits, then finds no user
+        locked = await conn.execute_query_dict(
+            "SELECT id FROM users WHERE id = $1 FOR UPDATE", [user.id])
+        if not locked:
+            raise NotFound(_("No such user."))
+        # the partners' navbar badges counted this user's unread messages: they are read now
+        partners = await conn.execute_query_dict(
+            "UPDATE users u SET unread_messages = GREATEST(u.unread_messages - c.unread, 0) "
+            "FROM conversations c WHERE c.partner_id = $1 AND c.user_id = u.id "
+            "AND c.unread > 0 RETURNING u.id, u.unread_messages, c.last_message_id", [user.id])
+        for row in partners:
+            event: Event = MessageRead(reader=row["id"], partner=user.id,
+                                last_read_id=row["last_message_id"],
+                                unread=row["unread_messages"])
+            personal_events.append((row["id"], await record_personal(conn, row["id"], event)))
+        # what the account did in others' notifications (followed them, commented) goes
+        # too: its comments are gone and its name will soon be no one's, or someone else's.
+        # No index serves data->'user': one scan of the table, in a rare operation
+        bells = await conn.execute_query_dict(
+            "WITH gone AS (DELETE FROM notifications WHERE user_id <> $1 AND kind = ANY($2) "
+            "AND data->'user'->>'id' = $3 RETURNING user_id, read_at IS NULL AS unread), "
+            "lost AS (SELECT user_id, count(*) FILTER (WHERE unread) AS n FROM gone "
+            "GROUP BY user_id) "
+            "UPDATE users u "
+            "SET unread_notifications = GREATEST(u.unread_notifications - lost.n, 0) "
+            "FROM lost WHERE u.id = lost.user_id AND lost.n > 0 "
+            "RETURNING u.id, u.unread_notifications",
+            [user.id, [NotificationKind.FOLLOW.value, NotificationKind.COMMENT.value],
+             str(user.id)])
+        for row in bells:
+            event = NotificationsRead(last_read_id=0, unread=row["unread_notifications"])
+            personal_events.append((row["id"], await record_personal(conn, row["id"], event)))
+        post_rows = await conn.execute_query_dict(
+            "DELETE FROM posts WHERE author_id = $1 RETURNING id", [user.id])
+        task_rows = await conn.execute_query_dict(
+            "DELETE FROM tasks WHERE user_id = $1 RETURNING id", [user.id])
+        await conn.execute_query("DELETE FROM users WHERE id = $1", [user.id])
+    post_ids = sorted((int(row["id"]) for row in post_rows), reverse=True)  # newest first
+    log.info("deleted user %s (%s) with %d posts", user.id, user.username, len(post_ids))
+    await sessions.end_all(user.id)
+    publish_credentials_ended(user.id, all_tokens=True)
+    for other_id, recorded in personal_events:
+        publish_personal(other_id, recorded)
+    for start in range(0, len(post_ids), ANNOUNCE_BATCH):
+        if start:
+            await flush_events()
+        for post_id in post_ids[start:start + ANNOUNCE_BATCH]:
+            publish(PostDeleted(id=post_id), author_room(user.id), explore_room(),
+                    post_room(post_id))
+    await indexing.posts_removed(post_ids)
+    for row in task_rows:
+        await asyncio.to_thread(shutil.rmtree, export_dir(str(row["id"])), ignore_errors=True)

@@ -4,21 +4,23 @@ from the database, and may safely run twice."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any, cast
 from urllib.parse import quote
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from tortoise import connections
 
 from microblog import ratelimit
-from microblog.errors import ServiceError
+from microblog.errors import NotFound, ServiceError
 from microblog.i18n import gettext as _
 from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
-from microblog.jobs import cron, enqueue, job
+from microblog.jobs import OnOutage, QueueUnavailable, cron, enqueue, job
 from microblog.mail import render_email, send_email
 from microblog.models import Comment, Follow, User
 
@@ -69,6 +71,13 @@ async def set_preference(user: User, kind: str, on: bool) -> User:
 
 def wants(user: User, kind: str) -> bool:
     return bool(getattr(user, KINDS[kind]))
+
+
+def verified(user: User) -> bool:
+    """Whether the owner has confirmed `user.email` (the link of send_verification_email).
+    Until then the product emails the address nothing but that link: whoever registered it
+    may not own it. Every email job asks this when it runs, not only when it was queued."""
+    return user.email_verified_at is not None
 
 
 # --- unsubscribe links --------------------------------------------------------------------
@@ -188,6 +197,8 @@ async def send_follow_email(ctx: dict[str, Any], *, follower_id: int, followed_i
     user, follower = follow.followed, follow.follower
     if not user.email_on_follow:
         return "skipped: follow emails are off"
+    if not verified(user):
+        return "skipped: address not verified"
     marker = resources.key("email", "follow", follower_id, followed_id)
     if await already_sent(marker):
         return "skipped: already sent"
@@ -215,6 +226,8 @@ async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
         return "skipped: own post"
     if not user.email_on_comment:
         return "skipped: comment emails are off"
+    if not verified(user):
+        return "skipped: address not verified"
     marker = resources.key("email", "comment", comment_id)
     if await already_sent(marker):
         return "skipped: already sent"
@@ -255,7 +268,7 @@ CROSS JOIN LATERAL (
            AND m.id > GREATEST(c.last_read_id, u.message_digest_id)
          ORDER BY m.id LIMIT 1) <= now() - make_interval(secs => $1)
   LIMIT 1) due
-WHERE u.unread_messages > 0 AND u.email_on_messages
+WHERE u.unread_messages > 0 AND u.email_on_messages AND u.email_verified_at IS NOT NULL
 ORDER BY u.id LIMIT $2
 """
 
@@ -291,6 +304,8 @@ async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
         return "skipped: user gone"
     if not user.email_on_messages:
         return "skipped: message emails are off"
+    if not verified(user):
+        return "skipped: address not verified"
     conn = connections.get("default")
     rows = await conn.execute_query_dict(
         _DIGEST, [user.id, user.message_digest_id, float(resources.settings.message_digest_delay)])
@@ -329,13 +344,156 @@ async def send_message_digest(ctx: dict[str, Any], *, user_id: int) -> str:
 
 
 async def follow_email(follower: User, target: User) -> None:
-    if target.email_on_follow:
+    if target.email_on_follow and verified(target):
         await enqueue(send_follow_email, follower_id=follower.id, followed_id=target.id)
 
 
 async def comment_email(comment_id: int, post_author: User) -> None:
     """At most ratelimit.COMMENT_EMAILS an hour: a storm of comments notifies in the app and
     emails a few, not one per comment."""
-    if post_author.email_on_comment and await ratelimit.allowed(
+    if post_author.email_on_comment and verified(post_author) and await ratelimit.allowed(
             ratelimit.COMMENT_EMAILS, "comment-emails", post_author.id):
         await enqueue(send_comment_email, comment_id=comment_id)
+
+
+# --- confirming an email address ----------------------------------------------------------
+#
+# A link proves that whoever opens it reads the mail of one address: its token is signed with
+# the SECRET_KEY (like the unsubscribe links), dated, and names the user and a digest of the
+# address it was sent to, so it stops working once that address is confirmed elsewhere,
+# replaced, or no longer pending. The jobs make the token when they send: only the user's id
+# travels through Redis. services/verification.py opens the links.
+
+VERIFY_SALT = "microblog.email-verify"
+VERIFY_LINK_TTL = timedelta(hours=48)
+
+
+class BadVerificationLink(NotFound):
+    code = "bad_verification_link"
+
+
+class ExpiredVerificationLink(ServiceError):
+    code = "expired_verification_link"
+
+
+def _verify_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(resources.settings.secret_key, salt=VERIFY_SALT)
+
+
+def address_digest(address: str) -> str:
+    """What a link names an address by (the address itself stays out of URLs and logs)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:24]
+
+
+def verification_token(user_id: int, address: str) -> str:
+    return cast(str, _verify_serializer().dumps([user_id, address_digest(address)]))
+
+
+def verification_url(user_id: int, address: str) -> str:
+    return f"{resources.settings.public_url}/auth/verify/{verification_token(user_id, address)}"
+
+
+def read_verification_token(token: str) -> tuple[int, str]:
+    """The user id and address digest a link was made for; ExpiredVerificationLink (400)
+    past VERIFY_LINK_TTL, BadVerificationLink (404) for anything not made by us."""
+    try:
+        payload: Any = _verify_serializer().loads(
+            token, max_age=int(VERIFY_LINK_TTL.total_seconds()))
+    except SignatureExpired:  # checked after the signature: only our own links get here
+        raise ExpiredVerificationLink(_(
+            "This confirmation link has expired. Sign in and ask for a new one.")) from None
+    except BadData:
+        raise bad_verification_link() from None
+    if (not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[0], int)
+            or not isinstance(payload[1], str)):
+        raise bad_verification_link()
+    return payload[0], payload[1]
+
+
+def bad_verification_link() -> BadVerificationLink:
+    return BadVerificationLink(_(
+        "This confirmation link is not valid, or its address is no longer waiting to be "
+        "confirmed. Copy the whole link from the newest email, or sign in and ask for a new "
+        "one."))
+
+
+def mask_email(address: str) -> str:
+    """`alice@example.com` → `a***@example.com`: enough for its owner to recognise."""
+    local, _at, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else f"***@{domain}"
+
+
+@job(timeout=30, attempts=6, key=("user_id",), on_outage=OnOutage.FAIL)
+async def send_verification_email(
+    ctx: dict[str, Any], *, user_id: int, locale: str | None = None
+) -> str:
+    """The link that confirms the user's (unconfirmed) address."""
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    if verified(user):
+        return "skipped: already verified"
+    settings = resources.settings
+    with locale_context(user.locale or locale):
+        message = render_email(
+            settings, to=user.email, subject=_("[Microblog] Confirm your email address"),
+            template="email/verify_email", user=user, changing=False,
+            url=verification_url(user.id, user.email))
+    await send_email(settings, message)
+    log.info("verification email for user %s sent", user.id)
+    return "sent"
+
+
+@job(timeout=30, attempts=6, key=("user_id",), on_outage=OnOutage.FAIL)
+async def send_email_change_link(
+    ctx: dict[str, Any], *, user_id: int, locale: str | None = None
+) -> str:
+    """The link that confirms the address the user asked to change to (users.pending_email):
+    the only email that address gets before it is confirmed."""
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    address = user.pending_email
+    if not address:
+        return "skipped: no change pending"
+    settings = resources.settings
+    with locale_context(user.locale or locale):
+        message = render_email(
+            settings, to=address, subject=_("[Microblog] Confirm your new email address"),
+            template="email/verify_email", user=user, changing=True,
+            url=verification_url(user.id, address))
+    await send_email(settings, message)
+    log.info("email change link for user %s sent", user.id)
+    return "sent"
+
+
+# The old address is gone from the database once the change is confirmed: it travels in
+# the job (an address, no credential), and only when it was a confirmed one.
+@job(timeout=30, attempts=6, key=("user_id", "old_email"))
+async def send_email_changed_notice(ctx: dict[str, Any], *, user_id: int, old_email: str) -> str:
+    """Tell the old address that the account's email changed (to a masked new address)."""
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        return "skipped: user gone"
+    marker = resources.key("email", "changed", user.id, address_digest(old_email),
+                           address_digest(user.email))
+    if await already_sent(marker):
+        return "skipped: already sent"
+    settings = resources.settings
+    with locale_context(user.locale):
+        message = render_email(
+            settings, to=old_email, subject=_("[Microblog] Your email address was changed"),
+            template="email/email_changed", user=user, masked=mask_email(user.email))
+    await send_email(settings, message)
+    await mark_sent(marker, SENT_MARKER_TTL)
+    log.info("email change notice for user %s sent to the old address", user.id)
+    return "sent"
+
+
+async def verification_email(user: User, locale: str | None = None) -> None:
+    """After registration: the first link. Without the queue the account still stands; the
+    banner's "Send it again" button asks for the link later."""
+    try:
+        await enqueue(send_verification_email, user_id=user.id, locale=locale)
+    except QueueUnavailable:
+        log.warning("verification email for user %s not queued", user.id)

@@ -31,6 +31,17 @@ async def post_removed(post_id: int) -> None:
         await enqueue(remove_post, post_id=post_id)
 
 
+# a job's arguments are stored in Redis: a deleted account's posts go in batches of this many
+REMOVE_BATCH = 500
+
+
+async def posts_removed(post_ids: list[int]) -> None:
+    """After commit: many posts were deleted at once (an account with them)."""
+    if search.uses_index_jobs():
+        for start in range(0, len(post_ids), REMOVE_BATCH):
+            await enqueue(remove_posts, post_ids=post_ids[start:start + REMOVE_BATCH])
+
+
 @job(timeout=30, attempts=8, retry_delay=1.0, backoff=True)
 async def index_post(ctx: dict[str, Any], *, post_id: int) -> str:
     await search.backend().index_posts([post_id])
@@ -41,6 +52,12 @@ async def index_post(ctx: dict[str, Any], *, post_id: int) -> str:
 async def remove_post(ctx: dict[str, Any], *, post_id: int) -> str:
     await search.backend().remove_posts([post_id])
     return f"removed post {post_id}"
+
+
+@job(timeout=60, attempts=8, retry_delay=1.0, backoff=True)
+async def remove_posts(ctx: dict[str, Any], *, post_ids: list[int]) -> str:
+    await search.backend().remove_posts([int(post_id) for post_id in post_ids])
+    return f"removed {len(post_ids)} posts"
 
 
 @cron("0 */5 * * * *", timeout=240)

@@ -14,14 +14,20 @@ name that was typed, so the answers never tell whether an account exists.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass
+
+from redis.exceptions import RedisError
 
 from microblog import ratelimit
 from microblog.errors import RateLimited
 from microblog.i18n import gettext as _
 from microblog.infra import resources
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +119,12 @@ async def _run(keys: list[str], policies: list[Policy], refuse: bool = True) -> 
     for policy in policies:
         args += [policy.delay_after, policy.lock_after, policy.lock_seconds, policy.max_delay,
                  policy.window]
-    allowed, wait, which = await redis.eval(  # type: ignore[misc]
-        _ATTEMPT, len(keys), *keys, *args)
+    try:
+        allowed, wait, which = await redis.eval(  # type: ignore[misc]
+            _ATTEMPT, len(keys), *keys, *args)
+    except RedisError as exc:  # counted again once Redis is back
+        log.warning("sign-in throttle not applied: Redis is unreachable (%r)", exc)
+        return
     if int(allowed) or not refuse:
         return
     seconds = max(1, math.ceil(float(wait)))
@@ -134,7 +144,8 @@ async def succeeded(account: str) -> None:
     """The account's owner signed in: their count starts over (the address's does not, or
     one account of a guesser's own would reset it)."""
     if resources.redis is not None:
-        await resources.redis.delete(account)
+        with contextlib.suppress(RedisError):
+            await resources.redis.delete(account)
 
 
 async def clear_account(user_id: int) -> None:

@@ -228,6 +228,8 @@ async def export_posts(ctx: dict[str, Any], *, task_id: str) -> dict[str, Any]:
     stays flat however many posts there are, reporting progress live."""
     task = await Task.get_or_none(id=task_id).select_related("user")
     if task is None:
+        # its account was deleted, maybe while an earlier attempt wrote files
+        await asyncio.to_thread(shutil.rmtree, export_dir(task_id), ignore_errors=True)
         return {"skipped": "task gone"}
     if task.status == TaskStatus.COMPLETE:
         return task.result or {}
@@ -287,6 +289,10 @@ async def export_posts(ctx: dict[str, Any], *, task_id: str) -> dict[str, Any]:
     if await complete(task, result):
         # the file is ready and linked; the email is a courtesy
         await enqueue(send_export_email, task_id=task.id)
+    elif not await Task.exists(id=task.id):
+        # the account was deleted while this ran: its files go too
+        await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
+        return {"skipped": "task gone"}
     log.info("exported %d posts of user %s (task %s)", count, user.id, task.id)
     return result
 
@@ -297,6 +303,8 @@ async def send_export_email(ctx: dict[str, Any], *, task_id: str) -> str:
     task = await Task.get_or_none(id=task_id).select_related("user")
     if task is None or task.status != TaskStatus.COMPLETE:
         return "skipped: task gone or not complete"
+    if not emails.verified(task.user):
+        return "skipped: address not verified"
     marker = resources.key("email", "export", task.id)
     if await emails.already_sent(marker):
         return "skipped: already sent"

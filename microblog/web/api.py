@@ -32,6 +32,7 @@ from microblog.services import (
     notifications,
     posts,
     scheduled,
+    sessions,
     social,
     tasks,
     translation,
@@ -93,7 +94,7 @@ def token_required(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         token = bearer_token()
         user = await accounts.user_for_api_token(token)
         if user is None and token is None and request.method in ("GET", "HEAD"):
-            user = await accounts.user_for_session(auth_user.auth_id)
+            user = await sessions.user_for(auth_user.auth_id)
         if user is None:
             raise AuthenticationFailed(_("A valid API token is required."))
         g.api_user = user
@@ -188,6 +189,22 @@ async def create_token() -> ResponseReturnValue:
 async def revoke_token() -> ResponseReturnValue:
     """Revoke the token this request carries."""
     await accounts.revoke_api_token(bearer_token() or "")
+    return no_content()
+
+
+@bp.route("/me", methods=["DELETE"])
+@tag(USERS)
+@token_required
+@validate_request(schemas.DeleteAccount)
+@answers(204, NO_CONTENT, 400, 429)
+async def delete_account(data: schemas.DeleteAccount) -> ResponseReturnValue:
+    """Delete the caller's account for good, with everything in it: posts, comments,
+    private messages (both sides of each conversation), follows, notifications, exports and
+    tokens; every session and socket ends.
+
+    The password is checked like a sign-in: a wrong one is a 400 naming `password` and
+    counts as a failed attempt (429 past the limits), and nothing is deleted."""
+    await accounts.delete_account(api_user(), data.password, address=client_address())
     return no_content()
 
 

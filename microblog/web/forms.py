@@ -158,6 +158,37 @@ class NotificationSettingsForm(QuartForm):
     submit = SubmitField(_l("Save"))
 
 
+class ChangePasswordForm(QuartForm):
+    current_password = PasswordField(_l("Current password"), validators=[Storable()], render_kw={
+        "autocomplete": "current-password", "required": True})
+    password = PasswordField(_l("New password"), validators=[Storable()],
+                             description=NEW_PASSWORD_HELP,
+                             render_kw={"autocomplete": "new-password", "required": True})
+    password2 = PasswordField(
+        _l("Repeat new password"),
+        validators=[Storable(), EqualTo("password", _l("Passwords must match."))],
+        render_kw={"autocomplete": "new-password", "required": True})
+    submit = SubmitField(_l("Change password"))
+
+
+class DeleteAccountForm(QuartForm):
+    # not `password`: the change-password form on the same page has that id
+    delete_password = PasswordField(_l("Password"), validators=[Storable()], render_kw={
+        "autocomplete": "current-password", "required": True})
+    confirm = BooleanField(_l(
+        "I understand that my account and everything in it will be deleted for good."))
+    delete = SubmitField(_l("Delete my account"))
+
+
+class EmailChangeForm(QuartForm):
+    email = EmailField(_l("New email address"), validators=[Storable()], render_kw={
+        "autocomplete": "email", "maxlength": EMAIL_MAX, "required": True})
+    # not `password`: the account settings page's forms use that id
+    email_password = PasswordField(_l("Current password"), validators=[Storable()], render_kw={
+        "autocomplete": "current-password", "required": True})
+    submit = SubmitField(_l("Send a confirmation link"))
+
+
 class EmptyForm(QuartForm):
     """A POST button (follow, unfollow, log out, delete): only CSRF."""
 
