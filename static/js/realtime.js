@@ -76,10 +76,16 @@ export function start() {
     everConnected = true;
   });
   socket.on("disconnect", (reason) => {
-    // the server ended a session that is no longer valid (signed out, password changed)
-    setState(reason === "io server disconnect" ? "offline" : "reconnecting");
+    if (reason !== "io server disconnect") { setState("reconnecting"); return; }
+    // the server closed it: this browser's session may have ended (signed out elsewhere,
+    // password changed); if so, the tab goes to the sign-in page, else it reconnects
+    setState("offline");
+    checkSignedIn().then((signedIn) => { if (signedIn) socket.connect(); });
   });
-  socket.on("connect_error", () => setState("reconnecting"));
+  socket.on("connect_error", (err) => {
+    setState("reconnecting");
+    if (err?.message === "authentication required") checkSignedIn();
+  });
   socket.io.on("reconnect_attempt", () => setState("reconnecting"));
   for (const name of PERSONAL) {
     socket.on(name, (data) => {
@@ -91,6 +97,20 @@ export function start() {
     });
   }
   for (const name of BROADCAST) socket.on(name, (data) => emitLocal(name, data));
+}
+
+// Whether this browser is still signed in; when not, off to the sign-in page (and back here
+// after it).
+async function checkSignedIn() {
+  try {
+    const response = await fetch("/api/notifications?per_page=1", { credentials: "same-origin" });
+    if (response.status !== 401) return true;
+  } catch {
+    return true;  // offline: the reconnection goes on
+  }
+  const next = location.pathname + location.search;
+  location.assign(`/auth/login?next=${encodeURIComponent(next)}`);
+  return false;
 }
 
 let strings = null;
