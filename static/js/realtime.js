@@ -99,15 +99,24 @@ export function start() {
   for (const name of BROADCAST) socket.on(name, (data) => emitLocal(name, data));
 }
 
+// A form sent from this tab (say, a new password: it ends this session too and starts a new
+// one) or a link followed: the page on its way decides, not a check racing it.
+let leaving = false;
+// (bubbling: forms a script handles itself, such as the chat composer, have prevented it)
+document.addEventListener("submit", (event) => { if (!event.defaultPrevented) leaving = true; });
+window.addEventListener("pagehide", () => { leaving = true; });
+
 // Whether this browser is still signed in; when not, off to the sign-in page (and back here
 // after it).
 async function checkSignedIn() {
+  if (leaving) return false;
   try {
     const response = await fetch("/api/notifications?per_page=1", { credentials: "same-origin" });
     if (response.status !== 401) return true;
   } catch {
     return true;  // offline: the reconnection goes on
   }
+  if (leaving) return false;
   const next = location.pathname + location.search;
   location.assign(`/auth/login?next=${encodeURIComponent(next)}`);
   return false;
