@@ -120,6 +120,15 @@ class StandIn:
 
     # --- the server ---------------------------------------------------------------------------
 
+    def code(self, ours: str) -> str:
+        """Our language code in this service's words (Microsoft and LibreTranslate say zh-Hans;
+        DeepL has its own source and target lists)."""
+        return "zh-Hans" if ours == "zh" else ours
+
+    def codes(self) -> dict[str, str]:
+        """Their code → ours."""
+        return {self.code(ours): ours for ours in self.languages}
+
     async def start(self) -> Self:
         """Serve on 127.0.0.1 on a free port; `url` then says where."""
         if self._runner is not None:
@@ -299,13 +308,6 @@ class MicrosoftStandIn(StandIn):
                  region: str | None = "westeurope") -> None:
         super().__init__(key=key, languages=languages)
         self.region = region
-
-    def code(self, ours: str) -> str:
-        return "zh-Hans" if ours == "zh" else ours
-
-    def codes(self) -> dict[str, str]:
-        """Their code → ours."""
-        return {self.code(ours): ours for ours in self.languages}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/translate", self.translate)
@@ -493,13 +495,6 @@ class LibreTranslateStandIn(StandIn):
                  key_required: bool = True) -> None:
         super().__init__(key=key, languages=languages)
         self.key_required = key_required
-
-    def code(self, ours: str) -> str:
-        return "zh-Hans" if ours == "zh" else ours
-
-    def codes(self) -> dict[str, str]:
-        """Their code → ours."""
-        return {self.code(ours): ours for ours in self.languages}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/translate", self.translate)
