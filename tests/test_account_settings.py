@@ -260,7 +260,6 @@ async def test_deleting_the_account_removes_everything_it_owned(app, client, set
                          (Comment, {"post_id": made["hers"][0].id}),
                          (Message, {"sender_id": alice.id}), (Message, {"recipient_id": alice.id}),
                          (Conversation, {"user_id": alice.id}),
-                         (Conversation, {"partner_id": alice.id}),
                          (Notification, {"user_id": alice.id}), (UserEvent, {"user_id": alice.id}),
                          (ApiToken, {"user_id": alice.id}),
                          (PasswordResetToken, {"user_id": alice.id}),
@@ -290,8 +289,28 @@ async def test_deleting_the_account_removes_everything_it_owned(app, client, set
         assert "alice was here" not in html and "zanzibar" not in html
     assert (await bobs.get("/user/alice")).status_code == 404
     assert (await bobs.get(f"/post/{made['hers'][0].id}")).status_code == 404
+    # bob's inbox keeps the conversation, as a deleted account's, with nothing in it
+    status, html = await page(bobs, "/messages")
+    assert "Deleted account" in html and "hi bob, from alice" not in html
     listed = await bobs.get("/api/conversations", headers=bob_token)
-    assert [c["partner"]["username"] for c in (await listed.get_json())["items"]] == ["carol"]
+    lines = (await listed.get_json())["items"]
+    assert [(c["partner"] or {}).get("username") for c in lines] == ["carol", None]
+    gone = lines[1]
+    assert gone["last_message"] is None and gone["unread"] == 0
+    # which he can remove, and only that one (carol's is a conversation with someone)
+    carols = lines[0]["id"]
+    assert (await bobs.delete(f"/api/conversations/{carols}", headers=bob_token)
+            ).status_code == 404
+    await make_user("mallory")
+    mallory = await token_for(app.test_client(), "mallory")
+    assert (await bobs.delete(f"/api/conversations/{gone['id']}", headers=mallory)
+            ).status_code == 404
+    removed = await submit(bobs, "/messages", {}, f"/messages/deleted/{gone['id']}/remove")
+    assert removed.status_code == 302
+    status, html = await page(bobs, "/messages")
+    assert "Deleted account" not in html and "carol" in html
+    assert (await bobs.delete(f"/api/conversations/{gone['id']}", headers=bob_token)
+            ).status_code == 404
     # search no longer finds her posts
     found = await bobs.get("/api/search", query_string={"q": "zanzibar"}, headers=bob_token)
     assert found.status_code == 200 and (await found.get_json())["items"] == []

@@ -37,8 +37,10 @@ class Conversation(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="conversations", on_delete=fields.CASCADE
     )
-    partner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="+", on_delete=fields.CASCADE
+    # NULL once the partner deleted their account: the line stays in this user's inbox as
+    # "deleted account" (their messages went with them) until this user removes it
+    partner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="+", on_delete=fields.SET_NULL, null=True
     )
     last_message_id = fields.BigIntField(default=0)
     # the partner's messages this user has read up to (a message id)

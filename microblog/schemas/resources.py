@@ -141,7 +141,10 @@ class Message(Schema):
 class Conversation(Schema):
     """One line of the inbox: the other person and the latest message."""
 
-    partner: UserRef
+    id: RowId = Field(description="This line of your inbox")
+    partner: UserRef | None = Field(
+        description="null once the other person deleted their account: the conversation's "
+                    "messages went with it, and DELETE /api/conversations/{id} removes the line")
     last_message: Message | None
     unread: int = Field(ge=0, description="Messages from the partner not read yet")
     partner_read_id: Cursor = Field(description="The partner has read up to this message id")
@@ -150,7 +153,9 @@ class Conversation(Schema):
     @classmethod
     def of(cls, conversation: Any) -> Conversation:
         last = conversation.last_message
-        return cls(partner=UserRef.of(conversation.partner),
+        partner = conversation.partner
+        return cls(id=conversation.id,
+                   partner=UserRef.of(partner) if partner is not None else None,
                    last_message=Message.of(last) if last is not None else None,
                    unread=conversation.unread, partner_read_id=conversation.partner_read_id,
                    updated_at=conversation.updated_at)

@@ -473,16 +473,18 @@ ANNOUNCE_BATCH = 500
 async def delete_account(user: User, password: str | None, *,
                          address: str | None = None) -> None:
     """The account and everything it owns, at once and for good: its posts (with their
-    comments and translations), comments, private messages in both directions (the
-    partner's side of each conversation goes too), notifications, follows, blocks, API and
+    comments and translations), comments, private messages in both directions (each
+    partner's inbox keeps the line of the conversation, as "deleted account", until they
+    remove it: services/messages.py), notifications, follows, blocks, API and
     reset tokens, scheduled posts, tasks and their export files; every session ends and
     every socket of the user is disconnected. The password is checked like a sign-in
     (counted, throttled); when it is wrong nothing is written.
 
-    Every table that refers to users does so with ON DELETE CASCADE (migrations/), so one
-    DELETE of the user's row removes it all in one transaction; the posts are deleted first
-    only to learn their ids (announced as deleted, and removed from a search index of its
-    own), the tasks to learn which export directories to remove. Counters kept on other
+    Every table that refers to users does so with ON DELETE CASCADE (migrations/), but for a
+    partner's conversation (SET NULL), so one DELETE of the user's row removes it all in one
+    transaction; the posts are deleted first only to learn their ids (announced as deleted,
+    and removed from a search index of its own), the tasks to learn which export
+    directories to remove. Counters kept on other
     users' rows are corrected in the same transaction: a partner's unread messages, and
     the bell of whoever had a notification of this account's follow or comment (those
     notifications go too)."""
@@ -502,6 +504,11 @@ async def delete_account(user: User, password: str | None, *,
             "UPDATE users u SET unread_messages = GREATEST(u.unread_messages - c.unread, 0) "
             "FROM conversations c WHERE c.partner_id = $1 AND c.user_id = u.id "
             "AND c.unread > 0 RETURNING u.id, u.unread_messages, c.last_message_id", [user.id])
+        # their line stays, with nothing left in it; deleting the user's row sets its partner
+        # to NULL (the foreign key's ON DELETE SET NULL)
+        await conn.execute_query(
+            "UPDATE conversations SET unread = 0, last_message_id = 0, last_read_id = 0 "
+            "WHERE partner_id = $1", [user.id])
         for row in partners:
             event: Event = MessageRead(reader=row["id"], partner=user.id,
                                 last_read_id=row["last_message_id"],

@@ -246,7 +246,10 @@ async def history(user: User, partner: User, before: int | None = None,
 
 @dataclass(frozen=True, slots=True)
 class ConversationView:
-    partner: AuthorView
+    id: int
+    # None once the partner deleted their account ("deleted account"; their messages, and
+    # the conversation's, went with it)
+    partner: AuthorView | None
     last_message: MessageView | None
     unread: int
     last_read_id: int
@@ -257,20 +260,34 @@ class ConversationView:
 async def conversations(user: User, limit: int = 50, offset: int = 0
                         ) -> list[ConversationView]:
     rows = await connections.get("default").execute_query_dict(
-        "SELECT c.partner_id, p.username AS p_name, p.email AS p_email, c.unread,"
-        " c.last_read_id, c.updated_at, COALESCE(o.last_read_id, 0) AS partner_read_id,"
+        "SELECT c.id AS c_id, c.partner_id, p.username AS p_name, p.email AS p_email,"
+        " c.unread, c.last_read_id, c.updated_at,"
+        " COALESCE(o.last_read_id, 0) AS partner_read_id,"
         " m.id, m.body, m.client_id, m.created_at, m.sender_id, s.username AS s_name,"
         " s.email AS s_email, m.recipient_id, r.username AS r_name, r.email AS r_email "
-        "FROM conversations c JOIN users p ON p.id = c.partner_id "
+        "FROM conversations c LEFT JOIN users p ON p.id = c.partner_id "
         "LEFT JOIN conversations o ON o.user_id = c.partner_id AND o.partner_id = c.user_id "
         "LEFT JOIN messages m ON m.id = c.last_message_id "
         "LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id "
         "WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2 OFFSET $3",
         [user.id, limit, offset])
     return [ConversationView(
-        AuthorView(r["partner_id"], r["p_name"], r["p_email"]),
+        r["c_id"],
+        AuthorView(r["partner_id"], r["p_name"], r["p_email"])
+        if r["partner_id"] is not None else None,
         _view(r) if r["id"] is not None else None, r["unread"], r["last_read_id"],
         r["partner_read_id"], r["updated_at"]) for r in rows]
+
+
+async def remove_deleted_conversation(user: User, conversation_id: int) -> None:
+    """Take the line of a deleted account's conversation out of the user's inbox (a
+    conversation with someone who still has an account cannot be removed: it is their
+    history too)."""
+    removed = await connections.get("default").execute_query_dict(
+        "DELETE FROM conversations WHERE id = $1 AND user_id = $2 AND partner_id IS NULL "
+        "RETURNING id", [conversation_id, user.id])
+    if not removed:
+        raise NotFound(_("No such conversation with a deleted account."))
 
 
 async def conversation_state(user: User, partner: User) -> tuple[int, int]:

@@ -564,6 +564,16 @@ async def conversations(query_args: schemas.PageQuery) -> ResponseReturnValue:
         unread=api_user().unread_messages))
 
 
+@bp.route("/conversations/<id:conversation_id>", methods=["DELETE"])
+@tag(MESSAGES)
+@token_required
+@answers(204, NO_CONTENT, 404)
+async def remove_conversation(conversation_id: int) -> ResponseReturnValue:
+    """Remove a conversation with a deleted account (`partner` null) from your inbox."""
+    await messages.remove_deleted_conversation(api_user(), conversation_id)
+    return no_content()
+
+
 @bp.route("/me/blocks/<id(32):user_id>", methods=["POST"])
 @tag(MESSAGES)
 @token_required

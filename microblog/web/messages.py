@@ -55,6 +55,16 @@ async def conversation(username: str) -> ResponseReturnValue:
         blocked_by=await messages.is_blocked(partner, user)), status
 
 
+@bp.route("/deleted/<id:conversation_id>/remove", methods=["POST"])
+@login_required
+async def remove_deleted(conversation_id: int) -> ResponseReturnValue:
+    """Take a deleted account's conversation out of the inbox."""
+    form = await EmptyForm.create_form()
+    if await form.validate_on_submit():
+        await messages.remove_deleted_conversation(require_user(), conversation_id)
+    return redirect(url_for("messages.inbox"))
+
+
 @bp.route("/block/<username:username>", methods=["POST"])
 @login_required
 async def block(username: str) -> ResponseReturnValue:
