@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 # third-party front-end files come from the npm registry, never committed, never a CDN; no
 # package's install script runs (swagger-ui-dist pulls in @scarf/scarf, whose postinstall
 # reports the install over the network)
-$(VENDOR)/.stamp: package.json package-lock.json
+ICONS = chat arrow-repeat heart heart-fill box-arrow-up three-dots search envelope bell-fill clock
+$(VENDOR)/.stamp: package.json package-lock.json Makefile
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/
@@ -26,6 +27,9 @@ $(VENDOR)/.stamp: package.json package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js node_modules/socket.io-client/dist/socket.io.esm.min.js.map $(VENDOR)/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui-bundle.js.map $(VENDOR)/
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui.css.map $(VENDOR)/
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/  # tests/test_accessibility.py runs it in Chromium
+	mkdir -p $(VENDOR)/icons  # the Bootstrap Icons the pages use (static/css/app.css .bi-*)
+	cp $(addprefix node_modules/bootstrap-icons/icons/,$(addsuffix .svg,$(ICONS))) $(VENDOR)/icons/
 	touch $@
 
 translations: $(STAMP)

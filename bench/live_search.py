@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import socketio  # noqa: E402
+from tortoise.transactions import in_transaction  # noqa: E402
 
 from bench.common import (  # noqa: E402
     add_common_options,
@@ -71,8 +72,9 @@ async def measure(database_url: str, sizes: list[int], count: int) -> dict[str, 
             timings = []
             for _ in range(count):
                 a, b, c = rng.sample(WORDS, 3)
-                post = await posts.insert_post(
-                    writer, f"Thinking about {a} and {b} near the {c} #{a}")
+                async with in_transaction() as conn:
+                    post, _mentioned = await posts.insert_post(
+                        writer, f"Thinking about {a} and {b} near the {c} #{a}", conn)
                 started = time.perf_counter()
                 await live._match(post.id)
                 timings.append((time.perf_counter() - started) * 1000)

@@ -6,7 +6,7 @@
     .venv/bin/python bench/run_all.py --extra "fanout=--client raw --client-procs 2"
     make bench BENCH_ARGS="--quick --only jobs"
 
-Each benchmark (pages, fanout, connections, chat, jobs, search, translate) runs as its own
+Each benchmark (pages, fanout, connections, chat, jobs, search, translate, likes) runs as its own
 subprocess, one after the other, so a crash of one does not stop the others: it shows as failed in
 the table. Each creates what it needs (a throw-away database, seeded or bulk-inserted, and a
 Redis namespace) and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL /
@@ -78,6 +78,9 @@ BENCHMARKS = [
     # 100 readers ask for one translation at once on two instances (one call to the service
     # stand-in), then wrk -c32 for 20 s of cache hits (issue 13)
     Benchmark("translate", "translate.py", [], ["--quick"], needs_wrk=True),
+    # 500 likes/s on one post for 10 s from 5,000 users, 100 viewers of the post's page:
+    # post.stats stays at its designed rate and ends on the right count (issue 15)
+    Benchmark("likes", "likes.py", [], ["--quick"]),
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         messages,
         openapi,
         ops,
+        people,
         rendering,
         search_pages,
         sockets,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(blueprint)
     app.register_blueprint(scheduled_pages.bp)
     app.register_blueprint(verification_pages.bp)
+    app.register_blueprint(people.bp)
     errors.register(app)
     rendering.install(app)
 

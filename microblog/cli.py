@@ -528,19 +528,23 @@ async def migrate_database(database_url: str) -> list[str]:
 @click.option("--users", default=100, show_default=True)
 @click.option("--posts", default=2000, show_default=True)
 @click.option("--follows", default=20, show_default=True, help="follows per user")
+@click.option("--likes", default=20, show_default=True, help="likes per user, on average")
+@click.option("--reposts", default=2, show_default=True, help="reposts per user, on average")
 @click.option("--messages", default=0, show_default=True)
 @click.option("--password", default="password", show_default=True,
               help="every seeded user's password")
-def seed(users: int, posts: int, follows: int, messages: int, password: str) -> None:
+def seed(users: int, posts: int, follows: int, likes: int, reposts: int, messages: int,
+         password: str) -> None:
     """Realistic demo data, bulk-inserted: users named like quiet_fox12, posts in several
-    languages, some with hashtags, follows and private messages."""
+    languages, some with hashtags and mentions, follows, likes, reposts and private
+    messages."""
     settings = load_settings()
     if not settings.database_url:
         raise click.ClickException("DATABASE_URL must be set")
     from microblog.seed import seed as do_seed
 
     run_async(do_seed(settings.database_url, users=users, posts=posts, follows=follows,
-                      messages=messages, password=password))
+                      likes=likes, reposts=reposts, messages=messages, password=password))
 
 
 # --- search --------------------------------------------------------------------------------
@@ -641,7 +645,8 @@ def _pybabel(*args: str) -> None:
 @translate.command()
 def update() -> None:
     """Extract messages and update every catalog."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "messages.pot", ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "_plural:1,2",
+             "-o", "messages.pot", ".")
     _pybabel("update", "-i", "messages.pot", "-d", "translations")
 
 

@@ -22,5 +22,6 @@ TASK_ID_MAX = 32
 TOKEN_MAX = 200  # reset and unsubscribe links' tokens
 TAG_MAX = 64  # a hashtag's name, without its '#'
 TAGS_PER_POST = 20  # a post's hashtags beyond this are text, not tags
+MENTIONS_PER_TEXT = 10  # people notified by one post or comment; more @names are text
 SEARCH_QUERY_MAX = 500  # characters of a search query
 SEARCH_HITS_MAX = 1000  # how deep search results go (page × per_page)

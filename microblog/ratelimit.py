@@ -24,9 +24,10 @@ from microblog.infra import resources
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COMMENTS", "COMMENT_EMAILS", "EXPORTS", "FOLLOWS", "MESSAGES", "POSTS",
-           "REGISTRATIONS", "RESETS_PER_ADDRESS", "RESETS_PER_EMAIL", "TRANSLATIONS",
-           "VERIFICATION_EMAILS", "RateLimitItem", "allowed", "client_key", "enforce"]
+__all__ = ["COMMENTS", "COMMENT_EMAILS", "EDITS", "EXPORTS", "FOLLOWS", "MENTION_EMAILS",
+           "MESSAGES", "POSTS", "REACTIONS", "REGISTRATIONS", "RESETS_PER_ADDRESS",
+           "RESETS_PER_EMAIL", "TRANSLATIONS", "VERIFICATION_EMAILS", "RateLimitItem",
+           "allowed", "client_key", "enforce"]
 
 # private messages a user sends (every tab and instance together)
 MESSAGES = parse("30 per 10 seconds")
@@ -35,6 +36,10 @@ TRANSLATIONS = parse("20 per minute")
 # posts a user publishes (scheduled ones are capped at 100 waiting) and comments they write
 POSTS = parse("50 per 10 minutes")
 COMMENTS = parse("50 per 10 minutes")
+# likes and reposts a user makes, together (each may notify someone)
+REACTIONS = parse("120 per minute")
+# edits of their posts a user makes
+EDITS = parse("30 per 10 minutes")
 # follows and unfollows a user makes (each one notifies, and may email, someone)
 FOLLOWS = parse("60 per hour")
 # accounts registered from one client address
@@ -46,6 +51,8 @@ RESETS_PER_ADDRESS = parse("10 per hour")
 EXPORTS = parse("5 per hour")
 # comment emails one person receives: past this, comments still notify in the app only
 COMMENT_EMAILS = parse("5 per hour")
+# mention emails one person receives: past this, mentions still notify in the app only
+MENTION_EMAILS = parse("5 per hour")
 # links to confirm an email address a user asks for (sent again, or to a new address)
 VERIFICATION_EMAILS = parse("3 per hour")
 

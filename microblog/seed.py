@@ -9,6 +9,11 @@ canción), Chinese sentences of common words without spaces, hashtags in all thr
 Zipf-like weights, so a few are very common ("today" is in roughly one post in six) and most
 are not. `PostWriter` is the generator; `seed()` feeds it to COPY.
 
+People like and repost posts of those they follow (`Reactions`): about `--likes` and
+`--reposts` each on average, popular posts far more than most, mostly soon after the post.
+Reposts take their ids from the posts' sequence in time order, as live ones do, so one
+timeline orders both by id; `posts.like_count` and `repost_count` count those rows.
+
 The database indexes what is inserted (migration 5's triggers compute `posts.search`,
 `post_tags` and `search_words` for COPY too), so the posts phase is bound by PostgreSQL:
 the next batch is written in a thread while the current one is being copied.
@@ -20,6 +25,7 @@ import asyncio
 import random
 import time
 from bisect import bisect
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -458,6 +464,54 @@ class PostWriter:
             idiom=rng.choice(ZH_IDIOMS))
 
 
+# --- likes and reposts -------------------------------------------------------------------------
+
+APPEAL = 1.5  # Pareto shape of a post's appeal: a few posts draw many likes, most draw few
+SOON = 4  # a reaction comes (random() ** SOON) of the way from the post to now: mostly soon
+
+
+class Reactions:
+    """What people like or repost: each picks among the posts of the people they follow, in
+    proportion to each post's appeal (Pareto-distributed, so a few posts are popular), and
+    people differ in how much they react (exponential around the average). Offsets are
+    seconds into the seeded span, as the posts' are; a reaction is at least a second after
+    its post."""
+
+    def __init__(self, rng: random.Random, authors: Sequence[int], offsets: Sequence[float],
+                 span: float, follows: dict[int, list[int]]) -> None:
+        self.rng, self.offsets, self.span, self.follows = rng, offsets, span, follows
+        appeal = [rng.paretovariate(APPEAL) for _ in authors]
+        by_author: dict[int, list[int]] = {}
+        for i, author in enumerate(authors):
+            if offsets[i] < span - 1:  # a post of the last second has no time for reactions
+                by_author.setdefault(author, []).append(i)
+        # author -> (their post indexes, cumulative appeal)
+        self.posts = {author: (posts, list(accumulate(appeal[i] for i in posts)))
+                      for author, posts in by_author.items()}
+
+    def pick(self, user: int, average: float) -> list[tuple[int, float]]:
+        """(post index, offset) of what `user` reacts to: `average` posts on average."""
+        rng = self.rng
+        count = round(rng.expovariate(1 / average)) if average > 0 else 0
+        authors = [a for a in self.follows.get(user, ()) if a in self.posts]
+        if not count or not authors:
+            return []
+        count = min(count, sum(len(self.posts[a][0]) for a in authors))
+        cum = list(accumulate(self.posts[a][1][-1] for a in authors))
+        chosen: dict[int, None] = {}  # ordered, so the result only depends on the rng
+        for _ in range(4 * count):  # the very popular posts come up again and again
+            posts, acc = self.posts[authors[min(bisect(cum, rng.random() * cum[-1]),
+                                                len(authors) - 1)]]
+            chosen[posts[min(bisect(acc, rng.random() * acc[-1]), len(posts) - 1)]] = None
+            if len(chosen) == count:
+                break
+        picked = []
+        for i in chosen:
+            start = self.offsets[i] + 1
+            picked.append((i, start + (self.span - start) * rng.random() ** SOON))
+        return picked
+
+
 # chat lines for private messages (not searched)
 MESSAGE_LINES = [
     "Are you coming tonight?", "Ha, that's great!", "Let me check and get back to you.",
@@ -469,7 +523,8 @@ BATCH = 20_000
 
 
 async def seed(database_url: str, *, users: int, posts: int, follows: int, messages: int,
-               password: str, rng_seed: int | None = None) -> dict[str, int]:
+               password: str, likes: int = 20, reposts: int = 2,
+               rng_seed: int | None = None) -> dict[str, int]:
     rng = random.Random(rng_seed)
     started = time.perf_counter()
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
@@ -519,19 +574,48 @@ async def seed(database_url: str, *, users: int, posts: int, follows: int, messa
                     columns=["follower_id", "followed_id", "created_at"])
                 progress.update(task, advance=len(pairs[i:i + BATCH]))
 
-            task = progress.add_task("posts", total=posts)
-            posts_started = time.perf_counter()
-            # ids grow with time, so timelines ordered by id are ordered by time
             span = timedelta(days=60).total_seconds()
             offsets = sorted(rng.uniform(0, span) for _ in range(posts))
+            authors = [rng.choice(ids) for _ in range(posts)]
+            followed: dict[int, list[int]] = {}
+            for follower, target, _ in pairs:
+                followed.setdefault(follower, []).append(target)
+            reactions = Reactions(rng, authors, offsets, span, followed)
+            shares = sorted((offset, i, uid) for uid in ids
+                            for i, offset in reactions.pick(uid, reposts))
+            liked = [(i, uid, offset) for uid in ids for i, offset in reactions.pick(uid, likes)]
+            # posts and reposts share the posts' id sequence and timelines order both by id,
+            # so ids grow with time: take them all at once, then hand them out in time order
+            taken = sorted(await conn.fetchval(
+                "SELECT array_agg(nextval(pg_get_serial_sequence('posts', 'id'))) "
+                "FROM generate_series(1, $1)", posts + len(shares))) if posts else []
+            next_id = iter(taken)
+            post_ids: list[int] = []
+            share_ids: list[int] = []
+            for offset in offsets:
+                while len(share_ids) < len(shares) and shares[len(share_ids)][0] < offset:
+                    share_ids.append(next(next_id))
+                post_ids.append(next(next_id))
+            share_ids.extend(next_id)
+            # the posts are copied with their counters, counted from the rows copied after
+            # them: an UPDATE of the posts afterwards would cost more than all the likes (it
+            # rewrites each row and runs the posts' update trigger); no comments are seeded
+            like_counts = Counter(i for i, _, _ in liked)
+            repost_counts = Counter(i for _, i, _ in shares)
+
+            def at(offset: float) -> datetime:
+                return now - timedelta(seconds=span - offset)
+
+            task = progress.add_task("posts", total=posts)
+            posts_started = time.perf_counter()
             writer = PostWriter(rng, [r["username"] for r in people])
 
-            def batch(start: int) -> list[tuple[int, str, str, datetime, list[str]]]:
+            def batch(start: int) -> list[tuple[int, int, str, str, datetime, list[str], int, int]]:
                 chunk = []
-                for offset in offsets[start:start + BATCH]:
+                for i in range(start, min(start + BATCH, posts)):
                     body, lang = writer.post()
-                    chunk.append((rng.choice(ids), body, lang,
-                                  now - timedelta(seconds=span - offset), hashtags(body)))
+                    chunk.append((post_ids[i], authors[i], body, lang, at(offsets[i]),
+                                  hashtags(body), like_counts[i], repost_counts[i]))
                 return chunk
 
             # PostgreSQL indexes each batch (the triggers) while the next one is written in a
@@ -545,12 +629,29 @@ async def seed(database_url: str, *, users: int, posts: int, follows: int, messa
                 try:
                     await conn.copy_records_to_table(
                         "posts", records=chunk,
-                        columns=["author_id", "body", "language", "created_at", "tags"])
+                        columns=["id", "author_id", "body", "language", "created_at", "tags",
+                                 "like_count", "repost_count"])
                 finally:
                     upcoming = await following if following is not None else []
                 progress.update(task, advance=len(chunk))
                 chunk = upcoming
             posts_seconds = time.perf_counter() - posts_started
+
+            task = progress.add_task("likes", total=len(liked))
+            for i in range(0, len(liked), BATCH):
+                await conn.copy_records_to_table(
+                    "likes", records=[(post_ids[p], uid, at(offset))
+                                      for p, uid, offset in liked[i:i + BATCH]],
+                    columns=["post_id", "user_id", "created_at"])
+                progress.update(task, advance=len(liked[i:i + BATCH]))
+            task = progress.add_task("reposts", total=len(shares))
+            for i in range(0, len(shares), BATCH):
+                await conn.copy_records_to_table(
+                    "reposts", records=[(share_ids[n], post_ids[p], uid, at(offset))
+                                        for n, (offset, p, uid) in
+                                        enumerate(shares[i:i + BATCH], start=i)],
+                    columns=["id", "post_id", "user_id", "created_at"])
+                progress.update(task, advance=len(shares[i:i + BATCH]))
 
             task = progress.add_task("messages", total=messages)
             # conversations mostly between people who follow each other's posts
@@ -585,12 +686,14 @@ async def seed(database_url: str, *, users: int, posts: int, follows: int, messa
                       last_read_id = EXCLUDED.last_read_id, unread = 0,
                       updated_at = EXCLUDED.updated_at""")
         await conn.execute("ANALYZE users; ANALYZE follows; ANALYZE posts; ANALYZE post_tags; "
-                           "ANALYZE search_words; ANALYZE messages; ANALYZE conversations;")
+                           "ANALYZE search_words; ANALYZE messages; ANALYZE conversations; "
+                           "ANALYZE likes; ANALYZE reposts;")
     finally:
         await conn.close()
     elapsed = time.perf_counter() - started
     rate = f" ({posts / posts_seconds:,.0f} posts/s)" if posts and posts_seconds else ""
-    print(f"seeded {users} users, {len(pairs)} follows, {posts} posts{rate}, {messages} messages "
-          f"in {elapsed:.1f}s "
+    print(f"seeded {users} users, {len(pairs)} follows, {posts} posts{rate}, {len(liked)} likes, "
+          f"{len(shares)} reposts, {messages} messages in {elapsed:.1f}s "
           f"(password for every seeded user: {password!r})")
-    return {"users": users, "follows": len(pairs), "posts": posts, "messages": messages}
+    return {"users": users, "follows": len(pairs), "posts": posts, "likes": len(liked),
+            "reposts": len(shares), "messages": messages}

@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+
+from markupsafe import Markup, escape
 
 from microblog.i18n import gettext as _
-from microblog.limits import TAG_MAX, TAGS_PER_POST, USERNAME_MAX, USERNAME_MIN
+from microblog.limits import (
+    MENTIONS_PER_TEXT,
+    TAG_MAX,
+    TAGS_PER_POST,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 # what a username is (registration, lookups, URL segments, socket events)
@@ -101,3 +110,51 @@ def hashtags(text: str) -> list[str]:
             if len(seen) == TAGS_PER_POST:
                 break
     return list(seen)
+
+
+# an @mention: '@' not inside a word or an address (`bob@example.com` mentions nobody), then a
+# username
+_MENTION = re.compile(rf"(?<![\w@/.])@({USERNAME_PATTERN})(?![\w@])")
+
+
+def mentions(text: str) -> list[str]:
+    """The distinct usernames a text mentions, lower-cased, in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in _MENTION.finditer(text):
+        seen.setdefault(match.group(1).lower(), None)
+        if len(seen) == MENTIONS_PER_TEXT:
+            break
+    return list(seen)
+
+
+# links people write: http(s) URLs up to whitespace, without trailing punctuation
+_URL = r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}]"
+_RICH = re.compile(rf"(?P<url>{_URL})|(?P<mention>{_MENTION.pattern})|(?P<tag>{_HASHTAG.pattern})")
+
+
+def rich_text(text: str, mention_url: Callable[[str], str], tag_url: Callable[[str], str]
+              ) -> Markup:
+    """A post's or comment's text as HTML: everything escaped, links, @mentions and #tags
+    made links (links written by people carry rel="nofollow noopener ugc"). The same rules
+    as static/js/richtext.js, which does this for live cards."""
+    out: list[str] = []
+    last = 0
+    for match in _RICH.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        whole = match.group(0)
+        if match.group("url"):
+            out.append(Markup('<a href="{0}" rel="nofollow noopener ugc" target="_blank">{1}'
+                              '</a>').format(whole, whole))
+        elif match.group("mention"):
+            out.append(Markup('<a class="mention" href="{0}">{1}</a>').format(
+                mention_url(whole[1:]), whole))
+        else:
+            name = tag_name(whole[1:])
+            if is_tag(name):
+                out.append(Markup('<a class="hashtag" href="{0}">{1}</a>').format(
+                    tag_url(name), whole))
+            else:
+                out.append(escape(whole))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)

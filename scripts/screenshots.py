@@ -5,28 +5,40 @@
 
 It creates a small cast of demo accounts through the product's own HTTP API (register, or
 sign in when the account already exists, so it can run again and again against the same
-instance), gives them posts, follows and private messages in English, Spanish and Chinese,
-then drives headless Chromium through the sign-in form and writes four PNGs:
+instance), gives them posts with @mentions and #hashtags, follows, likes, reposts and private
+messages in English, Spanish and Chinese, then drives headless Chromium through the sign-in
+form and writes six PNGs:
 
     timeline.png          maya's home timeline at desktop width, a post arriving live
     chat.png              maya and tom in private messages: a live message, "Seen", typing
     notifications-es.png  lucia's bell menu and a live toast, interface in Spanish
+    explore.png           Explore at 1280 wide for tom: likes and reposts, trending tags, who
+                          to follow, and the card that opens over a username
     phone.png             liwei's timeline on a 390x844 phone, interface in Chinese
+    repost-phone.png      tom's timeline on a phone: "maya reposted", an unread mention and a
+                          message in the navbar's badges
 
-Every step waits for a condition (a selector, a live event, images loaded, the network
-idle), never for a fixed time. Nothing is fetched from the internet: avatars are the
-product's locally drawn identicons. Chinese text needs a CJK font on this machine (Debian:
-`apt-get install fonts-wqy-microhei` or `fonts-noto-cjk`); the script warns without one.
+New accounts confirm their email address with the link the product wrote to its outbox
+(instance/outbox/ when MAIL_SERVER is unset; --outbox for another one), so no "Confirm your
+email address" banner shows. Every step waits for a condition (a selector, a live event,
+images loaded, the network idle), never for a fixed time. Nothing is fetched from the
+internet: avatars are the product's locally drawn identicons. Chinese text needs a CJK font on
+this machine (Debian: `apt-get install fonts-wqy-microhei` or `fonts-noto-cjk`); the script
+warns without one.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import email
+import email.policy
 import json
+import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -54,6 +66,7 @@ DESKTOP: ViewportSize = {"width": 1100, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 CHAT: ViewportSize = {"width": 1000, "height": 760}
 NOTIFICATIONS: ViewportSize = {"width": 1100, "height": 800}
+EXPLORE: ViewportSize = {"width": 1280, "height": 900}
 TIMEOUT_MS = 20_000
 
 
@@ -85,22 +98,47 @@ FOLLOWS = {
     "diego": ["maya"],
 }
 
-# oldest first: the timeline shows them newest first
+# oldest first, each under a key the reactions below name: the timeline shows them newest
+# first. #design (4 people by Explore's scene) and #running (2) trend; the rest are used once.
 POSTS = [
-    ("xiaoyu", "今天在杭州的小咖啡馆里写代码，窗外下着小雨，一杯拿铁就是整个下午。"),
-    ("diego", "Terminé de leer «Pedro Páramo» por tercera vez. Cada vez encuentro algo nuevo "
-              "en Comala."),
-    ("tom", "Ran the river loop before work: 10 km in 52 minutes, and the fog was just lifting "
-            "off the water. Best start to a Monday."),
-    ("liwei", "周末带孩子去了科技馆，他在机器人展区待了整整两个小时，怎么都不肯走。"),
-    ("maya", "Shipped the new onboarding today: three screens instead of seven. Sign-ups from "
-             "the landing page are up 18% in the first week."),
-    ("lucia", "¿Alguien más ha probado el carril bici nuevo por el Turia? Diez kilómetros sin "
-              "un solo coche. Valencia en otoño es otra cosa."),
-    ("tom", "Hot take: the best feature of any app is a fast, honest loading state."),
+    ("coffee", "xiaoyu", "今天在杭州的小咖啡馆里写代码，窗外下着小雨，"
+                         "一杯拿铁就是整个下午。 #咖啡"),
+    ("comala", "diego", "Terminé de leer «Pedro Páramo» por tercera vez. Cada vez encuentro algo "
+                        "nuevo en Comala. #libros"),
+    ("river", "tom", "Ran the river loop before work: 10 km in 52 minutes, and the fog was just "
+                     "lifting off the water. Best start to a Monday. #running"),
+    ("museum", "liwei", "周末带孩子去了科技馆，他在机器人展区待了整整两个小时，怎么都不肯走。"),
+    ("onboarding", "maya", "Shipped the new onboarding today: three screens instead of seven. "
+                           "Sign-ups from the landing page are up 18% in the first week. #design"),
+    ("turia", "lucia", "Diez kilómetros corriendo por el jardín del Turia sin cruzar una sola "
+                       "calle. Valencia en otoño es otra cosa. #running"),
+    ("hot-take", "tom", "Hot take: the best feature of any app is a fast, honest loading state."),
 ]
-LIVE_POST = ("xiaoyu", "刚看到 maya 的新版引导流程，三步就完成注册，太清爽了！")
-LUCIA_POST = "Primer día de la conferencia en Lisboa: muchísimas ideas y más pasteles de nata."
+# edited after it was posted (the card says "edited", with the earlier text in its history)
+EDITS = {"hot-take": "Hot take: the best feature of any app is a fast, honest loading state. "
+                     "@maya, your new onboarding nails it. #design"}
+# who likes and reposts what before the tour starts, in this order (a timeline shows a
+# reposted post once, under its newest repost)
+LIKES = {
+    "onboarding": ["tom", "lucia", "liwei", "xiaoyu", "diego"],
+    "river": ["maya", "lucia"],
+    "turia": ["maya", "diego", "tom"],
+    "coffee": ["liwei", "maya"],
+    "comala": ["lucia"],
+    "hot-take": ["maya", "xiaoyu", "diego"],
+    "museum": ["xiaoyu", "maya"],
+}
+REPOSTS = [("liwei", "coffee"), ("liwei", "onboarding"), ("tom", "onboarding")]
+LIVE_POST = ("xiaoyu", "刚看到 @maya 的新版引导流程，三步就完成注册，太清爽了！ #design")
+LUCIA_POST = ("Primer día de la conferencia en Lisboa: muchísimas ideas y más pasteles de nata. "
+              "#design")
+# on Explore, before tom looks: the newest posts get their first likes
+TRENDING = ("design", 4)  # Explore's first trending tag then, and how many people used it
+EXPLORE_LIKES = {"lucia": ["maya", "diego", "xiaoyu"], "live": ["maya", "liwei"]}
+# tom's phone: maya reposts xiaoyu's post (tom does not follow xiaoyu), lucia mentions him, and
+# maya writes to him
+MENTION_POST = ("lucia", "@tom ¿Nos vemos el sábado en el río? Estreno zapatillas. #running")
+PHONE_MESSAGE = ("maya", "tom", "Lucía is in for Saturday. See you at the boathouse!")
 
 CHAT_HISTORY = [
     ("tom", "maya", "Saw your post about the onboarding. 18% is huge, congrats!"),
@@ -187,8 +225,12 @@ def reset(api: Api, people: dict[str, Person]) -> None:
             if not page["items"]:
                 break
             for item in page["items"]:
-                api.expect((204, 404), "DELETE", f"/api/posts/{item['id']}",
-                           token=person.token)
+                if item["author"]["id"] == person.id:
+                    api.expect((204, 404), "DELETE", f"/api/posts/{item['id']}",
+                               token=person.token)
+                else:  # someone else's post this person reposted
+                    api.expect((204, 404), "DELETE", f"/api/posts/{item['id']}/repost",
+                               token=person.token)
         for other_name, other in people.items():
             if other is not person and other_name not in FOLLOWS.get(name, []):
                 api.expect(204, "DELETE", f"/api/me/following/{other.id}", token=person.token)
@@ -198,6 +240,27 @@ def post(api: Api, person: Person, body: str) -> dict[str, Any]:
     result: dict[str, Any] = api.expect(201, "POST", "/api/posts", body={"body": body},
                                         token=person.token)
     return result
+
+
+def react(api: Api, person: Person, kind: str, post_id: int) -> None:
+    """`kind`: "like" or "repost"."""
+    api.expect(204, "POST", f"/api/posts/{post_id}/{kind}", token=person.token)
+
+
+def wait_for_grouped(api: Api, author: Person, kind: str, post_id: int, count: int) -> None:
+    """Until the author's "N people liked (reposted) your post" counts `count` people: the
+    product brings it up to date a moment after the likes, and a tour that marked everything
+    read before that would find it unread again."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        page = api.expect(200, "GET", "/api/notifications?per_page=100", token=author.token)
+        if any(n["kind"] == kind and n["data"].get("post_id") == post_id
+               and n["data"].get("count") == count for n in page["items"]):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{author.username} was not notified of {count} {kind}s of "
+                             f"post {post_id}")
+        time.sleep(0.2)
 
 
 def follow(api: Api, person: Person, other: Person) -> None:
@@ -215,14 +278,33 @@ def mark_all_read(api: Api, person: Person) -> None:
     api.expect(200, "POST", "/api/notifications/read", body={}, token=person.token)
 
 
+def verification_path(outbox: Path, person: Person) -> str | None:
+    """The path of the newest "confirm your address" link the product wrote to `person` in
+    its outbox (when it sends no real email), or None."""
+    address = f"{person.username}@example.com"
+    newest: tuple[float, str] | None = None
+    for path in outbox.glob("*.eml") if outbox.is_dir() else ():
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address not in str(message.get("To", "")):
+            continue
+        for part in message.walk():
+            if part.get_content_maintype() != "text":
+                continue
+            match = re.search(r"/auth/verify/[A-Za-z0-9_.-]+", str(part.get_content()))
+            if match and (newest is None or path.stat().st_mtime > newest[0]):
+                newest = (path.stat().st_mtime, match.group(0))
+    return newest[1] if newest else None
+
+
 # --- the browser -----------------------------------------------------------------------------
 
 class Tour:
-    def __init__(self, pw: Playwright, base: str, out: Path) -> None:
+    def __init__(self, pw: Playwright, base: str, out: Path, outbox: Path) -> None:
         self.pw = pw
         self._browser: Browser | None = None
         self.base = base.rstrip("/")
         self.out = out
+        self.outbox = outbox
         self.problems: list[str] = []
 
     def browser(self) -> Browser:
@@ -271,11 +353,31 @@ class Tour:
         if page.url.rstrip("/") != self.base:
             raise SystemExit(f"signing in as {person.username} did not reach the home page: "
                              f"{page.url}")
+        if page.locator("#verify-email-banner").count():
+            self.confirm_email(page, person)
         if page.input_value("#locale-select") != person.locale:
             with page.expect_navigation():  # the language menu submits itself
                 page.select_option("#locale-select", person.locale)
         self.settle(page)
         return page
+
+    def confirm_email(self, page: Page, person: Person) -> None:
+        """Follow the link the product wrote to the outbox when the account was registered
+        (the worker writes it: wait for it), then come back home without the flash."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while (link := verification_path(self.outbox, person)) is None:
+            if time.monotonic() > deadline:
+                print(f"warning: no email confirmation link for {person.username} in "
+                      f"{self.outbox}; the pictures will show the banner that asks for it "
+                      "(--outbox names the instance's outbox)", file=sys.stderr)
+                return
+            time.sleep(0.2)
+        self.goto(page, link)
+        with page.expect_navigation():  # not the banner's "Send it again" above it
+            page.click('main form[action*="/auth/verify/"] [type=submit]')
+        self.goto(page, "/")
+        if page.locator("#verify-email-banner").count():
+            raise SystemExit(f"confirming {person.username}'s email address did not work")
 
     @staticmethod
     def settle(page: Page) -> None:
@@ -289,7 +391,9 @@ class Tour:
         path = self.out / name
         viewport = page.viewport_size or DESKTOP
         height = viewport["height"] if bottom is None else bottom
-        page.screenshot(path=str(path), full_page=True, clip={
+        # a full-page shot resizes the window, which closes the card over a username: only
+        # when the picture is taller than the window
+        page.screenshot(path=str(path), full_page=height > viewport["height"], clip={
             "x": 0, "y": 0, "width": viewport["width"], "height": height})
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
         return path
@@ -304,7 +408,8 @@ def bottom_of(page: Page, selector: str, margin: int = 16) -> float:
 
 # --- the scenes ------------------------------------------------------------------------------
 
-def timeline_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
+def timeline_scene(tour: Tour, api: Api, people: dict[str, Person],
+                   posts: dict[str, int]) -> None:
     """maya's home timeline; a post from someone she follows arrives while she looks."""
     context = tour.context(DESKTOP)
     follow(api, people["lucia"], people["maya"])  # news in maya's bell
@@ -312,6 +417,7 @@ def timeline_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
     page.wait_for_function("document.getElementById('bell-count').textContent === '1'")
     author, body = LIVE_POST
     live = post(api, people[author], body)
+    posts["live"] = live["id"]
     card = f'#timeline article.post-new[data-post-id="{live["id"]}"]'
     page.wait_for_selector(card)
     tour.settle(page)
@@ -319,7 +425,8 @@ def timeline_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
     context.close()
 
 
-def chat_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
+def chat_scene(tour: Tour, api: Api, people: dict[str, Person],
+               posts: dict[str, int]) -> None:
     """maya and tom: history, a message that arrives live, "Seen", tom typing."""
     maya, tom = people["maya"], people["tom"]
     maya_context = tour.context(CHAT)
@@ -355,11 +462,13 @@ def chat_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
     maya_context.close()
 
 
-def notifications_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
+def notifications_scene(tour: Tour, api: Api, people: dict[str, Person],
+                        posts: dict[str, int]) -> None:
     """lucia, in Spanish: new followers and a comment in the bell, a toast for a live one."""
     lucia = people["lucia"]
     mark_all_read(api, lucia)
     her_post = post(api, lucia, LUCIA_POST)
+    posts["lucia"] = her_post["id"]
     for name in ("liwei", "maya"):  # they follow her already: again, so it is news
         api.expect(204, "DELETE", f"/api/me/following/{lucia.id}", token=people[name].token)
         follow(api, people[name], lucia)
@@ -385,17 +494,72 @@ def notifications_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None
     tour.settle(page)
     # down to the last new (unread) notification; older ones further down are left out
     tour.shot(page, "notifications-es.png",
-              bottom_of(page, "#notification-items .list-group-item-primary >> nth=-1", 12))
+              bottom_of(page, "#notification-items .list-group-item-primary >> nth=-1", 6))
     context.close()
 
 
-def phone_scene(tour: Tour, api: Api, people: dict[str, Person]) -> None:
+def phone_scene(tour: Tour, api: Api, people: dict[str, Person],
+                posts: dict[str, int]) -> None:
     """liwei's timeline on a phone, in Chinese."""
     context = tour.context(PHONE, locale="zh-CN", scale=2, phone=True)
     page = tour.sign_in(context, people["liwei"])
     page.wait_for_selector("#timeline article.post")
     tour.settle(page)
     tour.shot(page, "phone.png")
+    context.close()
+
+
+def explore_scene(tour: Tour, api: Api, people: dict[str, Person],
+                  posts: dict[str, int]) -> None:
+    """tom on Explore: counts on every card, his like and repost, the trending tags, people
+    to follow, and the card over a username he rests the pointer on."""
+    for key, likers in EXPLORE_LIKES.items():
+        for name in likers:
+            react(api, people[name], "like", posts[key])
+    context = tour.context(EXPLORE)
+    page = tour.sign_in(context, people["tom"])
+    # the trending tags are read again every 30 s: until #design counts all who used it
+    tag, users = TRENDING
+    deadline = time.monotonic() + 45
+    while True:
+        tour.goto(page, "/explore")
+        line = page.locator(".trending li", has=page.locator(f'a[href$="/tags/{tag}"]'))
+        if line.count() and line.locator("span").inner_text().startswith(f"{users} "):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Explore does not show #{tag} used by {users} people")
+        time.sleep(1)
+    tour.settle(page)
+    page.wait_for_selector(".who-to-follow li")
+    mine = f'#timeline article.post[data-post-id="{posts["onboarding"]}"]'
+    page.wait_for_selector(f'{mine} .like-action[aria-pressed="true"]')
+    page.hover(f'#timeline article.post[data-post-id="{posts["live"]}"] .post-meta a.fw-semibold')
+    page.wait_for_selector("#user-card-pop .user-card")
+    tour.settle(page)
+    tour.shot(page, "explore.png", max(bottom_of(page, mine, 4), bottom_of(page, "#user-card-pop"),
+                                       bottom_of(page, ".explore-aside .who-to-follow")))
+    context.close()
+
+
+def repost_phone_scene(tour: Tour, api: Api, people: dict[str, Person],
+                       posts: dict[str, int]) -> None:
+    """tom's timeline on a phone: maya reposted a post by someone he does not follow, and
+    the navbar's badges count a mention and a message."""
+    tom = people["tom"]
+    mark_all_read(api, tom)
+    sender, recipient, text = PHONE_MESSAGE
+    message(api, people[sender], people[recipient], text)
+    author, body = MENTION_POST
+    post(api, people[author], body)
+    react(api, people["maya"], "repost", posts["live"])
+    context = tour.context(PHONE, scale=2, phone=True)
+    page = tour.sign_in(context, tom)
+    page.wait_for_selector(
+        f'#timeline article.post[data-post-id="{posts["live"]}"] .repost-line')
+    page.wait_for_function("document.getElementById('bell-count').textContent === '1'")
+    page.wait_for_selector(".messages-link [data-messages-count]:not(.d-none)")
+    tour.settle(page)
+    tour.shot(page, "repost-phone.png")
     context.close()
 
 
@@ -406,6 +570,10 @@ def main() -> int:
     parser.add_argument("--suffix", default="",
                         help="appended to every username, for an instance where the demo "
                              "names are taken by someone else")
+    parser.add_argument("--outbox", default=Path(__file__).resolve().parents[1] / "instance"
+                        / "outbox", type=Path,
+                        help="the instance's mail outbox, for the links that confirm the demo "
+                             "accounts' email addresses (default: instance/outbox)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -427,19 +595,34 @@ def main() -> int:
     for name, followed in FOLLOWS.items():
         for other in followed:
             follow(api, people[name], people[other])
-    for person in people.values():
+    posts: dict[str, int] = {}
+    for key, author, body in POSTS:
+        posts[key] = post(api, people[author], body)["id"]
+    for key, body in EDITS.items():
+        api.expect(200, "PATCH", f"/api/posts/{posts[key]}", body={"body": body},
+                   token=people[next(a for k, a, _b in POSTS if k == key)].token)
+    for key, likers in LIKES.items():
+        for name in likers:
+            react(api, people[name], "like", posts[key])
+    reposters: dict[str, int] = {}
+    for name, key in REPOSTS:
+        react(api, people[name], "repost", posts[key])
+        reposters[key] = reposters.get(key, 0) + 1
+    authors = {key: people[author] for key, author, _body in POSTS}
+    for key, likers in LIKES.items():
+        wait_for_grouped(api, authors[key], "like", posts[key], len(likers))
+    for key, count in reposters.items():
+        wait_for_grouped(api, authors[key], "repost", posts[key], count)
+    for person in people.values():  # the tour starts with nothing new in anyone's bell
         mark_all_read(api, person)
-    for author, body in POSTS:
-        post(api, people[author], body)
     for sender, recipient, body in CHAT_HISTORY:  # unread in maya's navbar on her timeline
         message(api, people[sender], people[recipient], body)
 
     with sync_playwright() as pw:
-        tour = Tour(pw, args.url, args.out)
-        timeline_scene(tour, api, people)
-        chat_scene(tour, api, people)
-        notifications_scene(tour, api, people)
-        phone_scene(tour, api, people)
+        tour = Tour(pw, args.url, args.out, args.outbox)
+        for scene in (timeline_scene, chat_scene, notifications_scene, explore_scene,
+                      phone_scene, repost_phone_scene):
+            scene(tour, api, people, posts)
         tour.close()
     for problem in tour.problems:
         print(f"problem: {problem}", file=sys.stderr)

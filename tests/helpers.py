@@ -61,3 +61,12 @@ async def login(client: Any, username: str = "alice", password: str = "correct h
                             {"username": username, "password": password})
     assert response.status_code == 302, await response.get_data(as_text=True)
     return response
+
+
+async def sign_in_browser(page: Any, base: str, username: str, password: str) -> None:
+    """Sign in through the form in a Chromium page; back on the home page."""
+    await page.goto(f"{base}/auth/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#submit")
+    await page.wait_for_url(f"{base}/")

@@ -20,6 +20,9 @@ async def token_for(client, username="alice", password="correct horse"):
     return {"Authorization": f"Bearer {(await response.get_json())['token']}"}
 
 
+POST_FIELDS = {"id", "body", "author", "created_at", "language", "edited_at", "like_count",
+               "repost_count", "comment_count", "liked", "reposted", "reposted_by",
+               "reposted_at"}
 USER_FIELDS = {"id", "username", "about_me", "avatar", "last_seen", "post_count",
                "follower_count", "following_count"}
 
@@ -151,7 +154,9 @@ async def test_posts_explore_and_timeline(client):
                                  json={"body": "Hello from the API, how are you today?"})
     assert response.status_code == 201
     post = await response.get_json()
-    assert set(post) == {"id", "body", "author", "created_at", "language"}
+    assert set(post) == POST_FIELDS
+    assert (post["like_count"], post["repost_count"], post["comment_count"]) == (0, 0, 0)
+    assert post["liked"] is False and post["reposted"] is False and post["edited_at"] is None
     assert post["author"]["username"] == "alice" and post["language"] == "en"
     assert set(post["author"]) == {"id", "username", "avatar"}
     from microblog.services import posts, social

@@ -10,12 +10,9 @@ async def register_and_login(page, base, username):
     await page.fill("#password", "browser pass 1")
     await page.fill("#password2", "browser pass 1")
     await page.click("#submit")
-    await page.wait_for_url(f"{base}/auth/login")
-    assert "You can sign in now" in await page.inner_text(".alert")
-    await page.fill("#username", username)
-    await page.fill("#password", "browser pass 1")
-    await page.click("#submit")
+    # registering signs in: straight to the home page, welcomed
     await page.wait_for_url(f"{base}/")
+    assert f"Welcome to Microblog, {username}!" in await page.inner_text(".alert")
     assert f"Hi, {username}!" in await page.inner_text("h1")
 
 
@@ -37,7 +34,7 @@ async def test_register_post_follow_and_read_the_timeline(server, browser, db):
         await bob.goto(f"{base}/user/alice")
         await bob.click("button:has-text('Follow')")
         assert "You are following alice." in await bob.inner_text(".alert")
-        assert "1 followers" in " ".join((await bob.inner_text("main")).split())
+        assert "1 follower" in " ".join((await bob.inner_text("main")).split())
         await bob.goto(f"{base}/")
         assert "Hello <world> from Alice's browser" in await bob.inner_text("#timeline")
         await bob.screenshot(path=artifact("bob-home-phone.png"), full_page=True)

@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from tests.conftest import artifact
+from tests.helpers import sign_in_browser
 from tests.test_browser import register_and_login
 
 PASSWORD = "browser pass 1"
@@ -38,11 +39,7 @@ async def api_post(request: Any, base: str, headers: dict[str, str], body: str) 
 
 
 async def sign_in(page: Any, base: str, username: str) -> None:
-    await page.goto(f"{base}/auth/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#submit")
-    await page.wait_for_url(f"{base}/")
+    await sign_in_browser(page, base, username, PASSWORD)
 
 
 async def test_search_from_the_navbar_then_a_live_result(server, browser, db):

@@ -12,8 +12,8 @@ from tortoise import connections
 
 from microblog.limits import POST_MAX
 from microblog.mail import render_email, send_email
-from microblog.models import Conversation, Follow, Message, Post, User
-from microblog.seed import RARE_TAIL, PostWriter
+from microblog.models import Conversation, Follow, Like, Message, Post, Repost, User
+from microblog.seed import RARE_TAIL, PostWriter, Reactions
 from microblog.settings import ROOT
 from microblog.text import hashtags
 from tests.conftest import settings_env
@@ -29,12 +29,39 @@ async def run_cli(settings, *args):
 async def test_seed_bulk_inserts_users_follows_and_posts(settings, db):
     await make_user("existing")
     result = await run_cli(settings, "seed", "--users", "30", "--posts", "500",
-                           "--follows", "5", "--messages", "200")
+                           "--follows", "5", "--likes", "10", "--reposts", "3",
+                           "--messages", "200")
     assert result.returncode == 0, result.stderr
     assert await User.all().count() == 31
     assert await Post.all().count() == 500
     assert await Follow.all().count() == 150
     assert await Message.all().count() == 200
+    # about 10 likes and 3 reposts per user (how many varies from person to person)
+    likes, reposts = await Like.all().count(), await Repost.all().count()
+    assert 100 < likes < 600 and 30 < reposts < 200
+    assert f"{likes} likes, {reposts} reposts" in result.stdout
+    conn = connections.get("default")
+
+    async def none(source: str, where: str) -> None:
+        query = f"SELECT count(*) AS n FROM {source} WHERE {where}"  # noqa: S608 - constants
+        assert await conn.execute_query_dict(query) == [{"n": 0}], (source, where)
+
+    # the posts' counters are the real counts (no comments are seeded)
+    await none("posts p", "like_count <> (SELECT count(*) FROM likes l WHERE l.post_id = p.id)")
+    await none("posts p",
+               "repost_count <> (SELECT count(*) FROM reposts r WHERE r.post_id = p.id)")
+    await none("posts", "comment_count <> 0 OR edited_at IS NOT NULL")
+    # people like and repost posts of those they follow, after they were posted
+    for table in ("likes", "reposts"):
+        await none(f"{table} x JOIN posts p ON p.id = x.post_id",
+                   "x.created_at <= p.created_at OR x.created_at > now() OR NOT EXISTS ("
+                   "SELECT 1 FROM follows f WHERE f.follower_id = x.user_id "
+                   "AND f.followed_id = p.author_id)")
+    # reposts take their ids from the posts' sequence in time order: one timeline orders
+    # both by id
+    await none("""(SELECT created_at < lag(created_at) OVER (ORDER BY id) AS early
+                   FROM (SELECT id, created_at FROM posts
+                         UNION ALL SELECT id, created_at FROM reposts) e) o""", "early")
     # every conversation has both sides, pointing at its newest message
     conversations = await Conversation.all()
     assert conversations and len(conversations) % 2 == 0
@@ -108,6 +135,34 @@ def test_post_writer_is_deterministic_for_a_seed():
     assert posts != [other.post() for _ in range(300)]
     # the rare tail: each word is rare, and there are many of them
     assert len(RARE_TAIL) >= 1900 and len(set(RARE_TAIL)) == len(RARE_TAIL)
+
+
+def test_reactions_are_skewed_follow_the_graph_and_are_deterministic():
+    """Likes and reposts: about the average per person, of followed people's posts only, at
+    least a second after the post and no later than now, popular posts far more than most."""
+    def react(seed: int) -> list[list[tuple[int, float]]]:
+        rng = random.Random(seed)
+        people = list(range(1, 201))
+        span = 60 * 86400.0
+        follows = {u: [t for t in rng.sample(people, 21) if t != u][:20] for u in people}
+        offsets = sorted(rng.uniform(0, span) for _ in range(5000))
+        authors = [rng.choice(people) for _ in range(5000)]
+        reactions = Reactions(rng, authors, offsets, span, follows)
+        picked = [reactions.pick(u, 20) for u in people]
+        for u, picks in zip(people, picked, strict=True):
+            assert len({i for i, _ in picks}) == len(picks)
+            assert all(authors[i] in follows[u] for i, _ in picks)
+            assert all(offsets[i] + 1 <= at <= span for i, at in picks)
+        return picked
+
+    picked = react(7)
+    assert picked == react(7) and picked != react(8)
+    counts = Counter(i for picks in picked for i, _ in picks)
+    total = sum(counts.values())
+    assert 16 * 200 < total < 24 * 200
+    assert len({len(picks) for picks in picked}) > 30  # some react a lot, some hardly
+    # the top 1% of posts (50) hold about 10% of the likes (evenly, about 4%)
+    assert sum(n for _, n in counts.most_common(50)) > 0.07 * total
 
 
 async def test_db_upgrade_is_idempotent(settings):

@@ -273,8 +273,9 @@ async def test_schedule_from_the_home_page_in_the_browsers_time_zone(client):
     _status, home = await page(client, "/")
     assert "Tea" not in home.split('id="timeline"', 1)[1]
 
-    # without JavaScript there is no offset: the time is read as UTC (the help says so)
-    assert "in UTC if JavaScript is off" in home
+    # without JavaScript there is no offset: the time is read as UTC (the help says so; with
+    # JavaScript it says "Your local time.")
+    assert "Times are in UTC." in home and 'data-zone-note="Your local time."' in home
     response = await submit(client, "/", {
         "post": "utc please", "publish_at": local.strftime("%Y-%m-%dT%H:%M")})
     assert response.status_code == 302
@@ -443,6 +444,9 @@ async def test_browser_schedules_in_its_own_time_zone(server, browser, db):
         tomorrow = datetime.now(UTC) + timedelta(days=1)
         local = tomorrow.replace(hour=9, minute=30, second=0, microsecond=0, tzinfo=None)
         await tab.fill("#post", "breakfast in Tokyo")
+        # the field waits behind the clock button
+        assert await tab.is_hidden("#publish_at")
+        await tab.click("[data-schedule-toggle]")
         await tab.fill("#publish_at", local.strftime("%Y-%m-%dT%H:%M"))
         assert await tab.input_value("#submit") == "Schedule"
         await tab.screenshot(path=artifact("schedule-form.png"))

@@ -7,7 +7,9 @@ from microblog.services import messages
 from tests.helpers import make_user
 from tests.test_api import USER_FIELDS, token_for
 
-POST_FIELDS = {"id", "body", "author", "created_at", "language", "highlight"}
+POST_FIELDS = {"id", "body", "author", "created_at", "language", "edited_at", "like_count",
+               "repost_count", "comment_count", "liked", "reposted", "reposted_by",
+               "reposted_at", "highlight"}
 
 
 @pytest.fixture

@@ -13,6 +13,10 @@ from microblog.models.user import User
 class NotificationKind(StrEnum):
     FOLLOW = "follow"
     COMMENT = "comment"
+    MENTION = "mention"
+    # grouped: one unread notification per post, updated as more people like or repost it
+    LIKE = "like"
+    REPOST = "repost"
     # a background task's progress; announced live (and replayed) while it runs, kept as a
     # notification when it ends
     TASK_PROGRESS = "task_progress"

@@ -22,6 +22,13 @@ class Post(Model):
     # (`search`, not a model field) and `post_tags` from body, language and tags
     tags: list[str] = ArrayField("VARCHAR(64)", default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # set by the author's last edit (the earlier texts are PostEdit rows)
+    edited_at = fields.DatetimeField(null=True)
+    # kept in the same statement as the like, repost or comment that changes them, so they
+    # never drift and a card needs no count(*)
+    like_count = fields.IntField(default=0)
+    repost_count = fields.IntField(default=0)
+    comment_count = fields.IntField(default=0)
 
     comments: fields.ReverseRelation[Comment]
 
@@ -29,6 +36,54 @@ class Post(Model):
         table = "posts"
         # timelines read "posts by these authors, newest first"
         indexes = (("author", "id"),)
+
+
+class Like(Model):
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="likes", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="likes", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "likes"
+        unique_together = (("post", "user"),)
+        indexes = (("user", "id"),)
+
+
+class Repost(Model):
+    """Someone shares a post with their followers. Its id comes from the posts' sequence
+    (services/posts.py), so posts and reposts order one home timeline by id."""
+
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="reposts", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reposts", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reposts"
+        unique_together = (("post", "user"),)
+        # home timelines read "reposts by these people, newest first"
+        indexes = (("user", "id"),)
+
+
+class PostEdit(Model):
+    """A post's text before one of its edits (its history, oldest first by id)."""
+
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="edits", on_delete=fields.CASCADE)
+    body = fields.CharField(max_length=POST_MAX)
+    # when this text was written: the post's creation or the edit before this one
+    written_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "post_edits"
+        indexes = (("post", "id"),)
 
 
 class Comment(Model):

@@ -46,6 +46,7 @@ class User(Model):
     # email notification preferences, one switch per kind (settings page, unsubscribe links)
     email_on_follow = fields.BooleanField(default=True)
     email_on_comment = fields.BooleanField(default=True)
+    email_on_mention = fields.BooleanField(default=True)
     email_on_messages = fields.BooleanField(default=True)
     # the newest message already announced in an unread-messages digest email
     message_digest_id = fields.BigIntField(default=0)

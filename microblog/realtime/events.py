@@ -18,13 +18,16 @@ from microblog.schemas import (
     NotificationFields,
     Post,
     PostHit,
+    PostStats,
     RowId,
     Schema,
+    UserId,
 )
 
 __all__ = [
     "EVENTS", "CommentCreated", "Event", "MessageCreated", "MessageRead", "NotificationEvent",
-    "NotificationsRead", "PostCreated", "PostDeleted", "SearchResult", "Typing", "ValidationError",
+    "NotificationsRead", "PostCreated", "PostDeleted", "PostStatsChanged", "PostUnreposted",
+    "PostUpdated", "SearchResult", "Typing", "ValidationError",
     "validate_event",
 ]
 
@@ -43,6 +46,35 @@ class PostCreated(Post, Event):
     and viewers of the author's profile."""
 
     name: ClassVar[str] = "post.created"
+
+    def payload(self) -> dict[str, Any]:
+        # exactly the API's post: its empty fields are there, as null
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PostUpdated(Post, Event):
+    """The post after its author edited it; to the same audience as `post.created`, and to
+    viewers of its page."""
+
+    name: ClassVar[str] = "post.updated"
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PostStatsChanged(PostStats, Event):
+    """A post's counts changed (likes, reposts, comments); to viewers of its page and its
+    author, at most a few times a second per post."""
+
+    name: ClassVar[str] = "post.stats"
+
+
+class PostUnreposted(Event):
+    """`by` undid their repost of post `id`: a card shown as reposted by them goes."""
+
+    name: ClassVar[str] = "post.unreposted"
+    id: RowId
+    by: UserId
 
 
 class PostDeleted(Event):
@@ -125,7 +157,8 @@ class SearchResult(Event):
 
 EVENTS: dict[str, type[Event]] = {
     cls.name: cls
-    for cls in (PostCreated, PostDeleted, CommentCreated, NotificationEvent, NotificationsRead,
+    for cls in (PostCreated, PostUpdated, PostDeleted, PostStatsChanged, PostUnreposted,
+                CommentCreated, NotificationEvent, NotificationsRead,
                 MessageCreated, MessageRead, SearchResult, Typing)
 }
 

@@ -64,7 +64,7 @@ class StreamError(ServiceError):
 
 def unknown_stream() -> ValidationFailed:
     return ValidationFailed({"stream": _(
-        "Unknown stream: expected explore, post:<id> or user:<id>.")})
+        "Unknown stream: expected explore, post:<id>, user:<id> or tag:<name>.")})
 
 
 # seconds between checks that every socket's session still exists (it may expire)

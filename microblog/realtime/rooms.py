@@ -7,8 +7,9 @@ Who receives what is a security decision made in this file:
 - `author_room(a)` gets a's public posts: a's own sockets, the sockets of everyone who
   follows a (joined at connect and on follow), and viewers of a's profile page;
 - `explore_room()` gets every public post, for sockets viewing explore;
-- `post_room(p)` gets the comments of post p, for sockets viewing its page, and so does
-  `user_room(author of p)`.
+- `post_room(p)` gets the comments, edits and counts of post p, for sockets viewing its
+  page, and so does `user_room(author of p)`;
+- `tag_room(t)` gets every public post carrying hashtag t, for sockets viewing its page.
 
 Posts and comments are public, so any authenticated socket may subscribe to those streams.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import re
 
-_STREAM = re.compile(r"explore|post:([0-9]{1,18})|user:([0-9]{1,18})")
+from microblog.text import is_tag, tag_name
+
+_STREAM = re.compile(r"explore|post:([0-9]{1,18})|user:([0-9]{1,18})|tag:(\w{1,64})")
 
 
 # `subscribe {stream: "search", q}`: not a room but a query the instance matches new posts
@@ -43,6 +46,11 @@ def post_room(post_id: int) -> str:
     return f"post:{post_id}"
 
 
+def tag_room(tag: str) -> str:
+    """`tag` canonical (microblog.text.tag_name)."""
+    return f"tag:{tag}"
+
+
 def stream_room(stream: object) -> str | None:
     """The room behind a client's `subscribe` stream name, or None if it is not one."""
     if not isinstance(stream, str):
@@ -54,4 +62,7 @@ def stream_room(stream: object) -> str | None:
         return post_room(int(match.group(1)))
     if match.group(2):
         return author_room(int(match.group(2)))
+    if match.group(3):
+        tag = tag_name(match.group(3))
+        return tag_room(tag) if is_tag(tag) else None
     return explore_room()

@@ -63,6 +63,13 @@ class NewPost(Body):
         json_schema_extra=_doc(format="date-time"))
 
 
+class PostChange(Body):
+    """The new text of your post."""
+
+    body: Text = Field(examples=["Hello from the API, edited"],
+                       json_schema_extra=_doc(maxLength=POST_MAX))
+
+
 class TranslationRequest(Body):
     """Translate a post (or a comment) into a language."""
 

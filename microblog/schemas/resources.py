@@ -54,18 +54,48 @@ class User(Schema):
 
 
 class Post(Schema):
-    """A post (also the payload of `post.created`)."""
+    """A post (also the payload of `post.created` and `post.updated`)."""
 
     id: RowId
     body: str
     author: UserRef
     created_at: Timestamp
     language: str = Field(description="ISO 639-1 code detected from the text; '' if unknown")
+    edited_at: Timestamp | None = Field(default=None, description="The author's last edit")
+    like_count: int = Field(default=0, ge=0)
+    repost_count: int = Field(default=0, ge=0)
+    comment_count: int = Field(default=0, ge=0)
+    liked: bool = Field(default=False, description="You like it")
+    reposted: bool = Field(default=False, description="You reposted it")
+    reposted_by: UserRef | None = Field(
+        default=None, description="In a timeline: shown because this person reposted it")
+    reposted_at: Timestamp | None = None
+
+    @classmethod
+    def fields_of(cls, post: Any) -> dict[str, Any]:
+        """What every shape of a post shares, from a PostView or a Post row."""
+        by = getattr(post, "reposted_by", None)
+        return {"id": post.id, "body": post.body, "author": UserRef.of(post.author),
+                "created_at": post.created_at, "language": post.language,
+                "edited_at": post.edited_at, "like_count": post.like_count,
+                "repost_count": post.repost_count, "comment_count": post.comment_count,
+                "liked": getattr(post, "liked", False),
+                "reposted": getattr(post, "reposted", False),
+                "reposted_by": UserRef.of(by) if by is not None else None,
+                "reposted_at": getattr(post, "reposted_at", None)}
 
     @classmethod
     def of(cls, post: Any) -> Self:
-        return cls(id=post.id, body=post.body, author=UserRef.of(post.author),
-                   created_at=post.created_at, language=post.language)
+        return cls(**cls.fields_of(post))
+
+
+class PostStats(Schema):
+    """A post's counts (the payload of `post.stats`)."""
+
+    id: RowId
+    like_count: int = Field(ge=0)
+    repost_count: int = Field(ge=0)
+    comment_count: int = Field(ge=0)
 
 
 class PostHit(Post):
@@ -76,8 +106,35 @@ class PostHit(Post):
 
     @classmethod
     def hit(cls, post: Any, highlight: str) -> Self:
-        return cls(id=post.id, body=post.body, author=UserRef.of(post.author),
-                   created_at=post.created_at, language=post.language, highlight=highlight)
+        return cls(**cls.fields_of(post), highlight=highlight)
+
+
+class TrendingTag(Schema):
+    """A hashtag people used in the last 24 hours."""
+
+    name: str = Field(description="The tag without '#', lower-cased")
+    uses: int = Field(ge=0, description="Posts with it in the last 24 hours")
+    people: int = Field(ge=0, description="Different people who used it then")
+
+
+class TrendingTags(Schema):
+    items: list[TrendingTag]
+
+
+class PostEdit(Schema):
+    """An earlier text of a post."""
+
+    body: str
+    written_at: Timestamp
+
+
+class PostHistory(Schema):
+    """A post's texts, the current one first, then each earlier one, newest first."""
+
+    id: RowId
+    body: str
+    edited_at: Timestamp | None
+    versions: list[PostEdit]
 
 
 class TagHit(Schema):

@@ -514,7 +514,7 @@ async def delete_account(user: User, password: str | None, *,
                                 last_read_id=row["last_message_id"],
                                 unread=row["unread_messages"])
             personal_events.append((row["id"], await record_personal(conn, row["id"], event)))
-        # what the account did in others' notifications (followed them, commented) goes
+        # what the account did in others' notifications (followed, commented, mentioned) goes
         # too: its comments are gone and its name will soon be no one's, or someone else's.
         # No index serves data->'user': one scan of the table, in a rare operation
         bells = await conn.execute_query_dict(
@@ -526,11 +526,24 @@ async def delete_account(user: User, password: str | None, *,
             "SET unread_notifications = GREATEST(u.unread_notifications - lost.n, 0) "
             "FROM lost WHERE u.id = lost.user_id AND lost.n > 0 "
             "RETURNING u.id, u.unread_notifications",
-            [user.id, [NotificationKind.FOLLOW.value, NotificationKind.COMMENT.value],
-             str(user.id)])
+            [user.id, [NotificationKind.FOLLOW.value, NotificationKind.COMMENT.value,
+                       NotificationKind.MENTION.value], str(user.id)])
         for row in bells:
             event = NotificationsRead(last_read_id=0, unread=row["unread_notifications"])
             personal_events.append((row["id"], await record_personal(conn, row["id"], event)))
+        # others' posts lose this account's likes, reposts and comments from their counts
+        await conn.execute_query(
+            "UPDATE posts p SET like_count = p.like_count - l.n FROM (SELECT post_id, "
+            "count(*) AS n FROM likes WHERE user_id = $1 GROUP BY post_id) l "
+            "WHERE p.id = l.post_id", [user.id])
+        await conn.execute_query(
+            "UPDATE posts p SET repost_count = p.repost_count - r.n FROM (SELECT post_id, "
+            "count(*) AS n FROM reposts WHERE user_id = $1 GROUP BY post_id) r "
+            "WHERE p.id = r.post_id", [user.id])
+        await conn.execute_query(
+            "UPDATE posts p SET comment_count = p.comment_count - c.n FROM (SELECT post_id, "
+            "count(*) AS n FROM comments WHERE author_id = $1 GROUP BY post_id) c "
+            "WHERE p.id = c.post_id AND p.author_id <> $1", [user.id])
         post_rows = await conn.execute_query_dict(
             "DELETE FROM posts WHERE author_id = $1 RETURNING id", [user.id])
         task_rows = await conn.execute_query_dict(

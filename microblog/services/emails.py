@@ -22,7 +22,7 @@ from microblog.i18n import locale_context, ngettext
 from microblog.infra import resources
 from microblog.jobs import OnOutage, QueueUnavailable, cron, enqueue, job
 from microblog.mail import render_email, send_email
-from microblog.models import Comment, Follow, User
+from microblog.models import Comment, Follow, Notification, User
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class EmailKind(StrEnum):
 
     FOLLOW = "follow"
     COMMENT = "comment"
+    MENTION = "mention"
     MESSAGES = "messages"
 
 
@@ -39,6 +40,7 @@ class EmailKind(StrEnum):
 KINDS: dict[str, str] = {
     EmailKind.FOLLOW: "email_on_follow",
     EmailKind.COMMENT: "email_on_comment",
+    EmailKind.MENTION: "email_on_mention",
     EmailKind.MESSAGES: "email_on_messages",
 }
 UNSUBSCRIBE_SALT = "microblog.email-unsubscribe"
@@ -51,9 +53,10 @@ class BadUnsubscribeLink(ServiceError):
 # --- preferences --------------------------------------------------------------------------
 
 
-async def set_preferences(user: User, *, follow: bool, comment: bool, messages: bool) -> User:
+async def set_preferences(user: User, *, follow: bool, comment: bool, messages: bool,
+                          mention: bool = True) -> User:
     values = {"email_on_follow": bool(follow), "email_on_comment": bool(comment),
-              "email_on_messages": bool(messages)}
+              "email_on_messages": bool(messages), "email_on_mention": bool(mention)}
     await User.filter(id=user.id).update(**values)
     for name, value in values.items():
         setattr(user, name, value)
@@ -244,6 +247,36 @@ async def send_comment_email(ctx: dict[str, Any], *, comment_id: int) -> str:
     return "sent"
 
 
+@job(timeout=30, attempts=6, key=("notification_id",))
+async def send_mention_email(ctx: dict[str, Any], *, notification_id: int) -> str:
+    """The notification names who mentioned whom, where, and the excerpt."""
+    notification = await Notification.get_or_none(id=notification_id).select_related("user")
+    if notification is None:
+        return "skipped: notification gone"
+    user, data = notification.user, notification.data
+    if not user.email_on_mention:
+        return "skipped: mention emails are off"
+    if not verified(user):
+        return "skipped: address not verified"
+    marker = resources.key("email", "mention", notification_id)
+    if await already_sent(marker):
+        return "skipped: already sent"
+    author = data.get("user", {}).get("username", "?")
+    post_id = data.get("post_id")
+    anchor = f"#comment-{data['comment_id']}" if data.get("comment_id") else ""
+    with locale_context(user.locale):
+        message = _notification_email(
+            user, EmailKind.MENTION,
+            subject=_("[Microblog] %(name)s mentioned you", name=author),
+            template="email/mention", author_name=author,
+            excerpt=_excerpt(str(data.get("excerpt", ""))),
+            url=f"{resources.settings.public_url}/post/{post_id}{anchor}")
+    await send_email(resources.settings, message)
+    await mark_sent(marker, SENT_MARKER_TTL)
+    log.info("mention email for user %s (notification %s) sent", user.id, notification_id)
+    return "sent"
+
+
 # --- unread-messages digest ----------------------------------------------------------------
 #
 # A user is due a digest when a message to them is still unread `message_digest_delay`
@@ -354,6 +387,14 @@ async def comment_email(comment_id: int, post_author: User) -> None:
     if post_author.email_on_comment and verified(post_author) and await ratelimit.allowed(
             ratelimit.COMMENT_EMAILS, "comment-emails", post_author.id):
         await enqueue(send_comment_email, comment_id=comment_id)
+
+
+async def mention_email(user_id: int, notification: Any) -> None:
+    """At most ratelimit.MENTION_EMAILS an hour per person; the job checks their switch and
+    address."""
+    if notification.id is not None and await ratelimit.allowed(
+            ratelimit.MENTION_EMAILS, "mention-emails", user_id):
+        await enqueue(send_mention_email, notification_id=notification.id)
 
 
 # --- confirming an email address ----------------------------------------------------------

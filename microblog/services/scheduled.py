@@ -218,10 +218,10 @@ async def publish_due(scheduled_id: int) -> Post | None:
         if row is None or row.post_id is not None or row.publish_at > now():
             return None
         author = await User.get(id=row.author_id, using_db=conn)  # type: ignore[attr-defined]
-        post = await posts.insert_post(author, row.body, conn)
+        post, mentioned = await posts.insert_post(author, row.body, conn)
         row.post_id = post.id
         await row.save(using_db=conn, update_fields=["post_id", "updated_at"])
-    await posts.post_created(post)
+    await posts.post_created(post, mentioned)
     log.info("scheduled post %s published as post %s", scheduled_id, post.id)
     return post
 

@@ -98,7 +98,7 @@ async def search_posts(viewer: User, q: str | None, sort: str | None,
                     replace(search, query=query.with_alternatives(fixes)))
                 if wider.total > matches.total:
                     matches = wider
-    views = await views_by_id(matches.ids) if matches.ids else {}
+    views = await views_by_id(matches.ids, viewer.id) if matches.ids else {}
     # a post deleted since the index saw it is simply not shown
     hits = [PostHit(views[i], highlight_of(views[i], matches.highlights.get(i), query))
             for i in matches.ids if i in views]

@@ -28,12 +28,14 @@ from microblog.models import User
 from microblog.schemas.base import summary
 from microblog.services import (
     accounts,
+    engagement,
     messages,
     notifications,
     posts,
     scheduled,
     sessions,
     social,
+    tags,
     tasks,
     translation,
 )
@@ -226,7 +228,7 @@ async def user_posts(user_id: int, query_args: schemas.PostsQuery) -> ResponseRe
     """A user's posts, newest first."""
     user = await accounts.get_user(user_id)
     page = await posts.posts_by(user, page_of(query_args), count=True,
-                                since_id=query_args.since_id)
+                                since_id=query_args.since_id, viewer=api_user())
     return json_response(schemas.Collection[schemas.Post](**collection(
         page, map(schemas.Post.of, page.items), "api.user_posts", user_id=user_id)))
 
@@ -308,8 +310,103 @@ async def create_post(data: schemas.NewPost) -> ResponseReturnValue:
 @token_required
 @answers(200, schemas.Post, 404)
 async def get_post(post_id: int) -> ResponseReturnValue:
-    """One post."""
-    return json_response(schemas.Post.of(await posts.get_post(post_id)))
+    """One post, with your like and repost."""
+    return json_response(schemas.Post.of(await posts.view_of(post_id, api_user().id)))
+
+
+@bp.route("/posts/<id:post_id>", methods=["PATCH"])
+@tag(POSTS)
+@token_required
+@validate_request(schemas.PostChange)
+@answers(200, schemas.Post, 400, 403, 404, 429)
+async def edit_post(post_id: int, data: schemas.PostChange) -> ResponseReturnValue:
+    """Edit the text of one of your posts.
+
+    The earlier text stays in its history; hashtags, search and translations follow the new
+    text, people it newly mentions are notified, and every page showing it gets
+    `post.updated`."""
+    return json_response(schemas.Post.of(await posts.edit_post(api_user(), post_id,
+                                                               data.body)))
+
+
+@bp.route("/posts/<id:post_id>/history")
+@tag(POSTS)
+@token_required
+@answers(200, schemas.PostHistory, 404)
+async def post_history(post_id: int) -> ResponseReturnValue:
+    """A post's earlier texts, newest first."""
+    post, edits = await posts.history(post_id)
+    return json_response(schemas.PostHistory(
+        id=post.id, body=post.body, edited_at=post.edited_at,
+        versions=[schemas.PostEdit(body=e.body, written_at=e.written_at) for e in edits]))
+
+
+@bp.route("/posts/<id:post_id>/like", methods=["POST"])
+@tag(POSTS)
+@token_required
+@answers(204, NO_CONTENT, 403, 404, 429)
+async def like_post(post_id: int) -> ResponseReturnValue:
+    """Like a post (again: nothing changes). Its author is notified."""
+    await engagement.like(api_user(), post_id)
+    return no_content()
+
+
+@bp.route("/posts/<id:post_id>/like", methods=["DELETE"])
+@tag(POSTS)
+@token_required
+@answers(204, NO_CONTENT, 403, 404)
+async def unlike_post(post_id: int) -> ResponseReturnValue:
+    """Take your like back."""
+    await engagement.unlike(api_user(), post_id)
+    return no_content()
+
+
+@bp.route("/posts/<id:post_id>/repost", methods=["POST"])
+@tag(POSTS)
+@token_required
+@answers(204, NO_CONTENT, 403, 404, 429)
+async def repost_post(post_id: int) -> ResponseReturnValue:
+    """Repost: the post joins your followers' home timelines as reposted by you."""
+    await engagement.repost(api_user(), post_id)
+    return no_content()
+
+
+@bp.route("/posts/<id:post_id>/repost", methods=["DELETE"])
+@tag(POSTS)
+@token_required
+@answers(204, NO_CONTENT, 403, 404)
+async def unrepost_post(post_id: int) -> ResponseReturnValue:
+    """Undo your repost."""
+    await engagement.unrepost(api_user(), post_id)
+    return no_content()
+
+
+TAGS = ["tags"]
+
+
+@bp.route("/tags/trending")
+@tag(TAGS)
+@token_required
+@answers(200, schemas.TrendingTags)
+async def trending_tags() -> ResponseReturnValue:
+    """The hashtags of the last 24 hours, by how many people used them, then how often."""
+    return json_response(schemas.TrendingTags(items=[
+        schemas.TrendingTag(name=t.name, uses=t.uses, people=t.people)
+        for t in await tags.trending()]))
+
+
+@bp.route("/tags/<segment:name>")
+@tag(TAGS)
+@token_required
+@validate_querystring(schemas.PostsQuery)
+@answers(200, schemas.Collection[schemas.Post], 400, 404)
+async def tag_posts(name: str, query_args: schemas.PostsQuery) -> ResponseReturnValue:
+    """Posts with a hashtag (`name` without '#', any case), newest first."""
+    canonical = tags.clean_tag(name)
+    page = await tags.tagged(canonical, page_of(query_args), count=True,
+                             since_id=query_args.since_id, viewer=api_user())
+    return json_response(schemas.Collection[schemas.Post](**collection(
+        page, map(schemas.Post.of, page.items), "api.tag_posts", name=canonical)))
 
 
 @bp.route("/posts/<id:post_id>", methods=["DELETE"])
@@ -363,7 +460,8 @@ async def translate_comment(comment_id: int,
 @answers(200, schemas.Collection[schemas.Post], 400)
 async def explore(query_args: schemas.PostsQuery) -> ResponseReturnValue:
     """Everyone's posts, newest first (explore)."""
-    page = await posts.explore(page_of(query_args), count=True, since_id=query_args.since_id)
+    page = await posts.explore(page_of(query_args), count=True, since_id=query_args.since_id,
+                               viewer=api_user())
     return json_response(schemas.Collection[schemas.Post](**collection(
         page, map(schemas.Post.of, page.items), "api.explore")))
 
@@ -409,7 +507,8 @@ async def search(query_args: schemas.SearchParams) -> ResponseReturnValue:
 @validate_querystring(schemas.PostsQuery)
 @answers(200, schemas.Collection[schemas.Post], 400)
 async def timeline(query_args: schemas.PostsQuery) -> ResponseReturnValue:
-    """Your home timeline: your posts and those of the people you follow, newest first."""
+    """Your home timeline: your posts and those of the people you follow, and what you and
+    they reposted (with `reposted_by`), newest first, each post once."""
     page = await posts.home_timeline(api_user(), page_of(query_args), count=True,
                                      since_id=query_args.since_id)
     return json_response(schemas.Collection[schemas.Post](**collection(

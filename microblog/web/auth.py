@@ -37,15 +37,17 @@ async def register() -> ResponseReturnValue:
     headers: dict[str, str] = {}
     if await form.validate_on_submit():
         try:
-            await accounts.register(form.username.data, form.email.data, form.password.data,
-                                    client_address())
+            user = await accounts.register(form.username.data, form.email.data,
+                                           form.password.data, client_address())
         except ServiceError as exc:
             apply_errors(form, exc)
             status, headers = exc.status, retry_headers(exc)
         else:
-            await flash(_("Welcome! You can sign in now. We have emailed you a link to "
-                          "confirm your address."), "success")
-            return redirect(url_for("auth.login"))
+            # signed in at once, the same way as through the sign-in form; the banner on
+            # every page asks to confirm the address until it is
+            await sign_in(user, remember=False)
+            await flash(_("Welcome to Microblog, %(name)s!", name=user.username), "success")
+            return redirect(url_for("main.index"))
     elif form.is_submitted:
         # the passwords differ, or a field holds what cannot be stored: still tell every
         # other problem now, not one per attempt (a field the form refused keeps its error)

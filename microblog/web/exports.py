@@ -38,6 +38,7 @@ async def start_export() -> ResponseReturnValue:
     except ServiceError as exc:
         await flash(exc.message, "warning")
     else:
+        # shown as "info"; the page removes it once the export is ready (static/js/live.js)
         await flash(_("Your export has started. You can leave this page: we will notify you "
-                      "and email you the file when it is ready."), "info")
+                      "and email you the file when it is ready."), "export-started")
     return redirect(url_for("exports.list_exports"))

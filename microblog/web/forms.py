@@ -117,9 +117,17 @@ class EditProfileForm(QuartForm):
     submit = SubmitField(_l("Save"))
 
 
+# text areas that suggest usernames after an "@" (static/js/composer.js): the list's name
+MENTIONS_LABEL = _l("People to mention")
+
+
 class PostForm(_ShowsHiddenErrors):
+    # the limit is in Unicode code points, as the server counts (services.posts.clean_body):
+    # static/js/app.js's counter enforces data-maxlength; a browser's maxlength counts UTF-16
+    # units (an emoji is two), so it only bounds what can be pasted
     post = TextAreaField(_l("Say something"), validators=[Storable()], render_kw={
-        "maxlength": POST_MAX, "rows": 3, "required": True})
+        "maxlength": 2 * POST_MAX, "data-maxlength": POST_MAX, "data-mentions": MENTIONS_LABEL,
+        "rows": 3, "required": True})
     # optional; static/js/schedule.js fills tz_offset so the time is read as the browser's
     publish_at = StringField(_l("Schedule for later"), validators=[Storable()],
                              render_kw={"type": "datetime-local", "data-schedule": ""})
@@ -128,9 +136,17 @@ class PostForm(_ShowsHiddenErrors):
     hidden_errors_on = {"tz_offset": "publish_at"}
 
 
+class EditPostForm(QuartForm):
+    post = TextAreaField(_l("Text"), validators=[Storable()], render_kw={
+        "maxlength": 2 * POST_MAX, "data-maxlength": POST_MAX, "data-mentions": MENTIONS_LABEL,
+        "rows": 4, "required": True})
+    submit = SubmitField(_l("Save"))
+
+
 class ScheduledPostForm(_ShowsHiddenErrors):
     body = TextAreaField(_l("Text"), validators=[Storable()], render_kw={
-        "maxlength": POST_MAX, "rows": 3, "required": True})
+        "maxlength": 2 * POST_MAX, "data-maxlength": POST_MAX, "data-mentions": MENTIONS_LABEL,
+        "rows": 3, "required": True})
     publish_at = StringField(_l("Publish at"), validators=[Storable()], render_kw={
         "type": "datetime-local", "data-schedule": "", "required": True})
     tz_offset = HiddenField(validators=[Storable()])
@@ -140,7 +156,8 @@ class ScheduledPostForm(_ShowsHiddenErrors):
 
 class CommentForm(QuartForm):
     body = TextAreaField(_l("Add a comment"), validators=[Storable()], render_kw={
-        "maxlength": COMMENT_MAX, "rows": 2, "required": True})
+        "maxlength": 2 * COMMENT_MAX, "data-maxlength": COMMENT_MAX,
+        "data-mentions": MENTIONS_LABEL, "rows": 2, "required": True})
     submit = SubmitField(_l("Comment"))
 
 
@@ -153,6 +170,7 @@ class MessageForm(QuartForm):
 class NotificationSettingsForm(QuartForm):
     email_on_follow = BooleanField(_l("Someone follows me"))
     email_on_comment = BooleanField(_l("Someone comments on my post"))
+    email_on_mention = BooleanField(_l("Someone mentions me in a post or a comment"))
     email_on_messages = BooleanField(_l(
         "I have private messages I have not read for a while (one email for all of them)"))
     submit = SubmitField(_l("Save"))

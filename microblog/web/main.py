@@ -11,15 +11,17 @@ from microblog.errors import ServiceError, ValidationFailed
 from microblog.i18n import get_locale, language_name
 from microblog.i18n import gettext as _
 from microblog.limits import BIGINT_MAX
-from microblog.models import User
+from microblog.models import NotificationKind, User
 from microblog.realtime import presence
 from microblog.services import (
     accounts,
+    engagement,
     messages,
     notifications,
     posts,
     scheduled,
     social,
+    tags,
     translation,
 )
 from microblog.services.pagination import PageRequest
@@ -33,7 +35,13 @@ from microblog.web.common import (
     safe_next,
     wants_json,
 )
-from microblog.web.forms import CommentForm, EditProfileForm, EmptyForm, PostForm
+from microblog.web.forms import (
+    CommentForm,
+    EditPostForm,
+    EditProfileForm,
+    EmptyForm,
+    PostForm,
+)
 from microblog.web.rendering import render
 from microblog.web.scheduled import when_label
 
@@ -48,8 +56,9 @@ def page_request() -> PageRequest:
 @bp.route("/", methods=["GET", "POST"])  # registered first: url_for gives "/"
 async def index() -> ResponseReturnValue:
     user = current_user()
-    if user is None:
-        return await render("main/welcome.html", title=_("Welcome"))
+    if user is None:  # visitors: what people are saying, and how to join
+        return await render("main/welcome.html", title=_("Welcome"),
+                            recent=await posts.explore(PageRequest(1, 10)))
     form = await PostForm.create_form()
     status = 200
     if await form.validate_on_submit():
@@ -73,21 +82,34 @@ async def index() -> ResponseReturnValue:
     elif request.method == "POST":
         status = 400
     page = await posts.home_timeline(user, page_request())
+    # an empty home invites you in: people to follow
+    suggested = await social.suggestions(user) if len(page.items) < 5 else []
     return await render("main/index.html", title=_("Home"), form=form, page=page,
-                                 endpoint="main.index"), status
+                        endpoint="main.index", suggested=suggested), status
 
 
 @bp.route("/explore")
 async def explore() -> ResponseReturnValue:
-    page = await posts.explore(page_request())
+    viewer = current_user()
+    page = await posts.explore(page_request(), viewer=viewer)
     return await render("main/explore.html", title=_("Explore"), page=page,
-                                 endpoint="main.explore")
+                        endpoint="main.explore", trending=await tags.trending(),
+                        suggested=await social.suggestions(viewer) if viewer else [])
+
+
+@bp.route("/tags/<segment:name>")
+async def tag(name: str) -> ResponseReturnValue:
+    """A hashtag's posts, newest first; new ones arrive live (stream tag:<name>)."""
+    canonical = tags.clean_tag(name)
+    page = await tags.tagged(canonical, page_request(), viewer=current_user())
+    return await render("main/tag.html", title=f"#{canonical}", tag=canonical, page=page,
+                        endpoint="main.tag", trending=await tags.trending())
 
 
 @bp.route("/user/<username:username>")
 async def user(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
-    page = await posts.posts_by(profile, page_request())
+    page = await posts.posts_by(profile, page_request(), viewer=current_user())
     return await render(
         "main/user.html", title=profile.username, profile=profile, page=page,
         counts=await social.counts(profile), endpoint="main.user",
@@ -99,9 +121,14 @@ async def user(username: str) -> ResponseReturnValue:
 async def followers(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
     page = await social.followers(profile, page_request())
+    viewer = current_user()
+    follow_back: set[int] = set()  # on your own list: those you do not follow yet
+    if viewer is not None and viewer.id == profile.id:
+        ids = [person.id for person in page.items]
+        follow_back = set(ids) - await social.followed_among(viewer, ids)
     return await render("main/people.html", profile=profile, page=page,
                                  title=_("Followers of %(name)s", name=profile.username),
-                                 endpoint="main.followers")
+                                 endpoint="main.followers", follow_back=follow_back)
 
 
 @bp.route("/user/<username:username>/following")
@@ -198,8 +225,10 @@ async def post(post_id: int) -> ResponseReturnValue:
                 await flash(_("Your comment has been added."), "success")
                 return redirect(url_for("main.post", post_id=post_id))
     comments = await posts.comments(item, page_request())
+    viewer = current_user()
+    view = await posts.view_of(post_id, viewer.id if viewer is not None else None)
     return await render(
-        "main/post.html", title=_("Post by %(name)s", name=item.author.username), post=item,
+        "main/post.html", title=_("Post by %(name)s", name=item.author.username), post=view,
         form=form, comments=comments, delete_form=EmptyForm()), status
 
 
@@ -213,6 +242,73 @@ async def delete_post(post_id: int) -> ResponseReturnValue:
     await posts.delete_post(user, post_id)
     await flash(_("Your post has been deleted."), "info")
     return redirect(url_for("main.user", username=user.username))
+
+
+@bp.route("/post/<id:post_id>/edit", methods=["GET", "POST"])
+@login_required
+async def edit_post(post_id: int) -> ResponseReturnValue:
+    """The author's form to change a post's text (a fetch with JSON `{body}` from the card's
+    Edit action gets the post as the API shows it)."""
+    user = require_user()
+    item = await posts.get_post(post_id)
+    if item.author_id != user.id:  # type: ignore[attr-defined]
+        abort(403)
+    if request.method == "POST" and wants_json():
+        body = await request.get_json(silent=True)
+        text = body.get("body") if isinstance(body, dict) else None
+        view = await posts.edit_post(user, post_id, text)
+        return schemas.Post.of(view).model_dump(mode="json")
+    form = await EditPostForm.create_form()
+    status = 200
+    if await form.validate_on_submit():
+        try:
+            await posts.edit_post(user, post_id, form.post.data)
+        except ServiceError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            await flash(_("Your post has been updated."), "success")
+            return redirect(url_for("main.post", post_id=post_id))
+    elif request.method == "POST":
+        status = 400
+    else:
+        form.post.data = item.body
+    return await render("main/edit_post.html", title=_("Edit post"), form=form, post=item), status
+
+
+@bp.route("/post/<id:post_id>/history")
+async def post_history(post_id: int) -> ResponseReturnValue:
+    item, edits = await posts.history(post_id)
+    return await render("main/history.html", title=_("Edit history"), post=item, edits=edits)
+
+
+@bp.route("/post/<id:post_id>/<any(like, unlike, repost, unrepost):action>", methods=["POST"])
+async def react(post_id: int, action: str) -> ResponseReturnValue:
+    """The card's like and repost buttons: a fetch with the CSRF header gets the counts as
+    JSON; a plain form goes back where it came from."""
+    user = current_user()
+    if user is None:
+        if wants_json():
+            return error_response(401, _("Sign in to like or repost."))
+        return redirect(url_for("auth.login", next=url_for("main.post", post_id=post_id)))
+    form = await EmptyForm.create_form()
+    if not wants_json() and not await form.validate_on_submit():
+        abort(400)
+    change = {"like": engagement.like, "unlike": engagement.unlike,
+              "repost": engagement.repost, "unrepost": engagement.unrepost}[action]
+    try:
+        counts = await change(user, post_id)
+    except ServiceError as exc:
+        if wants_json():
+            raise
+        await flash(exc.message, "danger")
+        return redirect(safe_next(request.args.get("next"))
+                        or url_for("main.post", post_id=post_id))
+    if wants_json():
+        return {"id": counts.id, "like_count": counts.like_count,
+                "repost_count": counts.repost_count, "comment_count": counts.comment_count,
+                "liked": counts.liked, "reposted": counts.reposted}
+    return redirect(safe_next(request.args.get("next")) or url_for("main.post", post_id=post_id))
 
 
 @bp.route("/post/<id:post_id>/translate", methods=["POST"])
@@ -271,9 +367,11 @@ async def language() -> ResponseReturnValue:
 @login_required
 async def notifications_page() -> ResponseReturnValue:
     user = require_user()
-    page = await notifications.notifications(user, page_request())
+    # the Mentions tab (?kind=mention); anything else is the All tab
+    kind = NotificationKind.MENTION if request.args.get("kind") == "mention" else None
+    page = await notifications.notifications(user, page_request(), kind=kind)
     return await render("main/notifications.html", title=_("Notifications"), page=page,
-                        endpoint="main.notifications_page", form=EmptyForm())
+                        endpoint="main.notifications_page", form=EmptyForm(), kind=kind)
 
 
 @bp.route("/notifications/read", methods=["POST"])

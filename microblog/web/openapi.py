@@ -195,7 +195,8 @@ def install(app: Quart) -> None:
         },
         tags=[{"name": name, "description": text} for name, text in (
             ("users", "Accounts, profiles, tokens and following"),
-            ("posts", "Posts and timelines"),
+            ("posts", "Posts and timelines, likes, reposts and edits"),
+            ("tags", "Hashtags: their posts, and what is trending"),
             ("notifications", "What happened to you"),
             ("messages", "Private messages and blocking"),
             ("tasks", "Background exports"),

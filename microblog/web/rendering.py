@@ -3,39 +3,50 @@
 Quart renders with an async Jinja environment; our templates await nothing (everything is
 loaded before rendering), and async rendering costs about a quarter more CPU per page, so
 pages render through a synchronous overlay of the same environment (same loader, globals,
-filters). Post cards, the bulk of every timeline page, are cached as HTML: a post never
-changes after it is written, so a card is keyed by everything it shows.
+filters). Post cards, the bulk of every timeline page, are cached as HTML, in two parts:
+the card (text, author, time, translate offer) keyed by everything it shows, and its action
+bar keyed by the counts and the reader's state; the reader's CSRF token, the page's address
+and the "reposted" line go into placeholders on each render.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment
 from markupsafe import Markup
-from quart import Quart, current_app, g, request
+from quart import Quart, current_app, g, request, url_for
 
 from microblog.i18n import get_locale
 from microblog.services import translation
+from microblog.text import rich_text
+from microblog.web.client_strings import client_strings
 
 CARD_CACHE_SIZE = 20_000
+# in _post_card.html: where the per-reader parts go (never in escaped user text, where "<"
+# is "&lt;"), and the values the cached action bar leaves out
+REPOSTED_SLOT = "<!--post-reposted-->"
+ACTIONS_SLOT = "<!--post-actions-->"
+CSRF_SLOT = "@@CSRF@@"
+NEXT_SLOT = "@@NEXT@@"
 
 
 class CardCache:
-    """A bounded LRU of rendered post cards, per process."""
+    """A bounded LRU of rendered post cards (or their parts), per process."""
 
     def __init__(self, size: int = CARD_CACHE_SIZE) -> None:
         self.size = size
-        self._cards: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+        self._cards: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...]) -> Markup | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         card = self._cards.get(key)
         if card is not None:
             self._cards.move_to_end(key)
         return card
 
-    def put(self, key: tuple[Any, ...], card: Markup) -> None:
+    def put(self, key: tuple[Any, ...], card: Any) -> None:
         self._cards[key] = card
         if len(self._cards) > self.size:
             self._cards.popitem(last=False)
@@ -44,38 +55,92 @@ class CardCache:
         self._cards.clear()
 
 
+def _card_parts(html: str) -> tuple[str, str, str]:
+    """A rendered card cut at its two slots: before the "reposted" line, between it and the
+    action bar, after the bar (plain str: Markup's methods escape their arguments)."""
+    head, rest = str(html).split(REPOSTED_SLOT, 1)
+    middle, tail = rest.split(ACTIONS_SLOT, 1)
+    return head, middle, tail
+
+
+def _bar_template(html: str) -> str:
+    """A rendered action bar as a format string taking the CSRF token and `next`."""
+    return (str(html).replace("{", "{{").replace("}", "}}")
+            .replace(CSRF_SLOT, "{0}").replace(NEXT_SLOT, "{1}"))
+
+
 def install(app: Quart) -> None:
     env = app.jinja_env.overlay(enable_async=False)
     cards = CardCache()
+    bars = CardCache()
     app.extensions["sync_jinja"] = env
     app.extensions["card_cache"] = cards
+    app.extensions["card_bar_cache"] = bars
 
-    card_macro = None
+    macros: Any = None
 
     def post_card(post: Any, link: bool = True, highlight: Markup | None = None) -> Markup:
         """`highlight`: a search hit's body (escaped HTML with <mark>s) shown instead of the
         body; such a card is per query, so it is rendered every time, not cached."""
-        nonlocal card_macro
-        if card_macro is None:
-            card_macro = env.get_template("_post_card.html").module.post_card  # type: ignore[attr-defined]
-        if highlight is not None:
-            return Markup(card_macro(post, link, highlight))  # noqa: S704
+        nonlocal macros
+        if macros is None:
+            macros = env.get_template("_post_card.html").module
         author = post.author
-        # everything the card shows: a renamed author or another locale is another card (the
-        # body too: ids are reused after a restore or a truncated table, as in the tests)
-        key = (post.id, post.body, author.username, author.email, get_locale(), link,
-               translation.offer_key())
-        card = cards.get(key)
-        if card is None:
-            # the macro's output is already escaped by the autoescaping environment
-            card = Markup(card_macro(post, link))  # noqa: S704
-            cards.put(key, card)
-        return card
+        viewer, token, here, locale, offer = _reader()
+        # the macros' output is already escaped by the autoescaping environment
+        if highlight is not None:
+            parts = _card_parts(macros.post_card(post, link, highlight))
+        else:
+            # everything the card shows: an edit, a renamed author or another locale is
+            # another card (the body and time too: ids are reused after a restore or a
+            # truncated table, as in the tests)
+            key = (post.id, post.body, post.created_at, post.edited_at, author.username,
+                   author.email, locale, link, offer)
+            parts = cards.get(key)
+            if parts is None:
+                parts = _card_parts(macros.post_card(post, link))
+                cards.put(key, parts)
+        # the action bar: the counts and what this reader did, nothing else
+        mine = viewer is not None and viewer.id == author.id
+        bar_key = (post.id, getattr(post, "like_count", 0), getattr(post, "repost_count", 0),
+                   getattr(post, "comment_count", 0), getattr(post, "liked", False),
+                   getattr(post, "reposted", False), viewer is not None, mine, locale)
+        bar = bars.get(bar_key)
+        if bar is None:
+            bar = _bar_template(macros.post_actions(post, viewer is not None, mine))
+            bars.put(bar_key, bar)
+        by = getattr(post, "reposted_by", None)
+        line = "" if by is None else str(macros.repost_line(
+            post, viewer.id if viewer is not None else None))
+        head, middle, tail = parts
+        return Markup(f"{head}{line}{middle}{bar.format(token, here)}{tail}")  # noqa: S704
 
     env.globals["post_card"] = post_card
+    env.globals["client_strings"] = client_strings
+    # a post's or comment's text with links, @mentions and #tags as links (escaped)
+    env.filters["rich"] = lambda text: rich_text(
+        text, lambda name: url_for("main.user", username=name),
+        lambda tag: url_for("main.tag", name=tag))
     # the Translate link: offered when a translator is configured and the text's language is
     # not the reader's (the card cache key carries both)
     env.globals["can_translate"] = lambda language: translation.offered(language, get_locale())
+
+
+def _reader() -> tuple[Any, str, str, str, Any]:
+    """What a page's cards share, worked out once per page: the reader (or None), their CSRF
+    token, the page's address as a `next` parameter, the locale and the translate offer."""
+    found = g.get("card_reader")
+    if found is None:
+        from quart_wtf.csrf import generate_csrf
+
+        from microblog.web.common import current_user
+
+        viewer = current_user()
+        here = quote(request.full_path.rstrip("?"), safe="/")
+        found = (viewer, str(generate_csrf()) if viewer is not None else "", here,
+                 get_locale(), translation.offer_key())
+        g.card_reader = found
+    return found  # type: ignore[no-any-return]
 
 
 def sync_env() -> Environment:

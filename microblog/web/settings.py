@@ -30,6 +30,7 @@ def kind_names() -> dict[str, str]:
     return {
         "follow": _("new followers"),
         "comment": _("comments on your posts"),
+        "mention": _("mentions of you"),
         "messages": _("private messages you have not read"),
     }
 
@@ -141,12 +142,14 @@ async def notifications() -> ResponseReturnValue:
         await emails.set_preferences(
             user, follow=bool(form.email_on_follow.data),
             comment=bool(form.email_on_comment.data),
+            mention=bool(form.email_on_mention.data),
             messages=bool(form.email_on_messages.data))
         await flash(_("Your email settings have been saved."), "success")
         return redirect(url_for("settings.notifications"))
     if request.method == "GET":
         form.email_on_follow.data = user.email_on_follow
         form.email_on_comment.data = user.email_on_comment
+        form.email_on_mention.data = user.email_on_mention
         form.email_on_messages.data = user.email_on_messages
     status = 400 if request.method == "POST" else 200
     return await render("settings/notifications.html", form=form,

@@ -15,7 +15,8 @@ let socket = null;
 let everConnected = false;
 
 const PERSONAL = ["notification", "notifications.read", "message.created", "message.read"];
-const BROADCAST = ["post.created", "post.deleted", "comment.created", "typing", "search.result"];
+const BROADCAST = ["post.created", "post.updated", "post.deleted", "post.stats", "post.unreposted",
+  "comment.created", "typing", "search.result"];
 
 function emitLocal(name, detail) {
   bus.dispatchEvent(new CustomEvent(name, { detail }));
