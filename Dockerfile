@@ -12,7 +12,9 @@ RUN mkdir -p static/vendor \
  && cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map static/vendor/ \
  && cp node_modules/socket.io-client/dist/socket.io.esm.min.js node_modules/socket.io-client/dist/socket.io.esm.min.js.map static/vendor/ \
  && cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui-bundle.js.map static/vendor/ \
- && cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui.css.map static/vendor/
+ && cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui.css.map static/vendor/ \
+ && mkdir -p static/vendor/icons \
+ && cp node_modules/bootstrap-icons/icons/chat.svg node_modules/bootstrap-icons/icons/arrow-repeat.svg node_modules/bootstrap-icons/icons/heart.svg node_modules/bootstrap-icons/icons/heart-fill.svg node_modules/bootstrap-icons/icons/box-arrow-up.svg node_modules/bootstrap-icons/icons/three-dots.svg node_modules/bootstrap-icons/icons/search.svg node_modules/bootstrap-icons/icons/envelope.svg node_modules/bootstrap-icons/icons/bell-fill.svg node_modules/bootstrap-icons/icons/clock.svg static/vendor/icons/
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -18,7 +18,6 @@ $(STAMP): pyproject.toml
 # third-party front-end files come from the npm registry, never committed, never a CDN; no
 # package's install script runs (swagger-ui-dist pulls in @scarf/scarf, whose postinstall
 # reports the install over the network)
-ICONS = chat arrow-repeat heart heart-fill box-arrow-up three-dots search envelope bell-fill clock
 $(VENDOR)/.stamp: package.json package-lock.json Makefile
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p $(VENDOR)
@@ -29,7 +28,16 @@ $(VENDOR)/.stamp: package.json package-lock.json Makefile
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui.css.map $(VENDOR)/
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/  # tests/test_accessibility.py runs it in Chromium
 	mkdir -p $(VENDOR)/icons  # the Bootstrap Icons the pages use (static/css/app.css .bi-*)
-	cp $(addprefix node_modules/bootstrap-icons/icons/,$(addsuffix .svg,$(ICONS))) $(VENDOR)/icons/
+	cp node_modules/bootstrap-icons/icons/chat.svg \
+	   node_modules/bootstrap-icons/icons/arrow-repeat.svg \
+	   node_modules/bootstrap-icons/icons/heart.svg \
+	   node_modules/bootstrap-icons/icons/heart-fill.svg \
+	   node_modules/bootstrap-icons/icons/box-arrow-up.svg \
+	   node_modules/bootstrap-icons/icons/three-dots.svg \
+	   node_modules/bootstrap-icons/icons/search.svg \
+	   node_modules/bootstrap-icons/icons/envelope.svg \
+	   node_modules/bootstrap-icons/icons/bell-fill.svg \
+	   node_modules/bootstrap-icons/icons/clock.svg $(VENDOR)/icons/
 	touch $@
 
 translations: $(STAMP)

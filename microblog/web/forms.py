@@ -162,8 +162,10 @@ class CommentForm(QuartForm):
 
 
 class MessageForm(QuartForm):
+    # a browser's maxlength counts UTF-16 units (an emoji is two): the server's limit, in
+    # characters, is the judge
     body = TextAreaField(_l("Message"), validators=[Storable()], render_kw={
-        "maxlength": MESSAGE_MAX, "rows": 2, "required": True})
+        "maxlength": 2 * MESSAGE_MAX, "rows": 2, "required": True})
     submit = SubmitField(_l("Send"))
 
 
