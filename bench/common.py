@@ -276,6 +276,125 @@ def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# --- wrk: every response checked --------------------------------------------------------------
+#
+# wrk's own error count is only of statuses >= 400 ("Non-2xx or 3xx responses"): a 302 to the
+# login page, what a lost or refused session answers, counts as a success. A Lua `response`
+# hook sees every response instead (each wrk thread has its own Lua state; `done` adds their
+# counters up through `thread:get` and prints one line, parsed by `parse_response_check`).
+
+_RESPONSE_CHECK_LUA = """\
+-- written by bench/common.py (response_check_script): counts the responses that are not a
+-- 200 carrying the expected text
+local threads = {}
+local marker = %(marker)s
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  checked = 0
+  not_200 = 0
+  to_login = 0
+  missing = 0
+  first_bad = ""
+end
+
+function response(status, headers, body)
+  checked = checked + 1
+  if status ~= 200 then
+    not_200 = not_200 + 1
+    local location = headers["location"] or headers["Location"] or ""
+    if string.find(location, "/auth/login", 1, true) then
+      to_login = to_login + 1
+    end
+    if first_bad == "" then
+      first_bad = string.sub(status .. " " .. location, 1, 200)
+    end
+  elseif marker ~= "" and not string.find(body, marker, 1, true) then
+    missing = missing + 1
+    if first_bad == "" then
+      first_bad = "200 without the expected text"
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local c, n, l, m, f = 0, 0, 0, 0, ""
+  for _, t in ipairs(threads) do
+    c = c + t:get("checked")
+    n = n + t:get("not_200")
+    l = l + t:get("to_login")
+    m = m + t:get("missing")
+    if f == "" then
+      f = t:get("first_bad")
+    end
+  end
+  io.write(string.format(
+    "response check: requests %%d checked %%d not-200 %%d login-redirects %%d " ..
+    "missing-text %%d first-bad %%s\\n", summary.requests, c, n, l, m, f))
+end
+"""
+
+
+@dataclass(frozen=True)
+class ResponseCheck:
+    """What the Lua `response` hook saw: every response wrk completed must be a 200 whose
+    body contains the expected text."""
+    requests: int  # completed, as wrk counts them
+    checked: int  # responses the hook saw (must equal `requests`)
+    not_200: int  # any other status, redirects included
+    login_redirects: int  # of those, redirects to /auth/login
+    missing_text: int  # 200s without the expected text
+    first_bad: str  # the first bad one: "302 /auth/login?next=..." (empty when none)
+
+    @property
+    def bad(self) -> int:
+        """Responses that are not the expected page, plus any wrk completed unchecked."""
+        return self.not_200 + self.missing_text + max(0, self.requests - self.checked)
+
+
+def response_check_script(directory: Path, name: str, marker: str) -> Path:
+    """Write the wrk Lua script that checks every response (200 with `marker` in the body;
+    an empty marker checks the status only) to DIRECTORY/NAME.lua and return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.lua"
+    path.write_text(_RESPONSE_CHECK_LUA % {"marker": lua_string(marker)})
+    return path
+
+
+def parse_response_check(output: str) -> ResponseCheck:
+    match = re.search(r"^response check: requests (\d+) checked (\d+) not-200 (\d+) "
+                      r"login-redirects (\d+) missing-text (\d+) first-bad ?(.*)$", output,
+                      re.MULTILINE)
+    if match is None:
+        raise BenchError(f"wrk printed no response check (is the Lua script loaded?):\n{output}")
+    requests, checked, not_200, to_login, missing = (int(match.group(i)) for i in range(1, 6))
+    return ResponseCheck(requests, checked, not_200, to_login, missing,
+                         match.group(6).strip())
+
+
+def run_wrk_checked(url: str, cookie: str | None, duration: int, connections: int,
+                    threads: int, script: Path, timeout_s: int = 10
+                    ) -> tuple[WrkResult, ResponseCheck]:
+    """`run_wrk` with a `response_check_script`: wrk's figures (its "Non-2xx or 3xx" count
+    included) and what the script saw of every response."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+               f"--timeout={timeout_s}s", "--latency", "-s", str(script)]
+    if cookie is not None:
+        command += ["-H", f"Cookie: {cookie}"]
+    command.append(url)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                timeout=duration + timeout_s + 30, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
+    if result.returncode:
+        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
+    return parse_wrk(result.stdout), parse_response_check(result.stdout)
+
+
 def raise_nofile_limit(wanted: int) -> tuple[int, int]:
     """Raise this process's soft RLIMIT_NOFILE to `wanted` (capped at the hard limit); child
     processes started afterwards (servers, client workers) inherit it. Returns (soft, hard)."""
