@@ -142,12 +142,13 @@ async def edit_post(user: User, post_id: int, body: str | None) -> PostView:
             "WHERE id = $1", [post_id, text, detect_language(text), tags])
         already = set(mentions(rows[0]["body"]))
         mentioned = await notify_mentions(conn, user, text, post_id, already=already)
-    view = await view_of(post_id)
-    publish(PostUpdated.of(view), *post_rooms(user.id, sorted(set(old_tags) | set(tags))),
-            post_room(post_id))
+    view = await view_of(post_id, user.id)
+    # to everyone: what the author liked or reposted is theirs alone
+    publish(PostUpdated.of(view).model_copy(update={"liked": False, "reposted": False}),
+            *post_rooms(user.id, sorted(set(old_tags) | set(tags))), post_room(post_id))
     await announce_mentions(mentioned)
     await indexing.post_changed(post_id)
-    return await view_of(post_id, user.id)
+    return view
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,22 @@ async def search_tags(q: str | None, req: PageRequest) -> SearchPage:
                       total_items=total)
 
 
+MENTION_SUGGESTIONS = 8
+
+
+async def usernames_starting(viewer: User, prefix: str, limit: int = MENTION_SUGGESTIONS
+                             ) -> list[tuple[str, str]]:
+    """(username, email) of up to `limit` other people whose username starts with `prefix`
+    (any case), for @mention suggestions while typing. In the index's own order (~<~,
+    byte-wise): it reads the first rows of users_username_prefix and stops, however common or
+    rare the prefix (ORDER BY username_key would walk the unique index instead)."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT username, email FROM users WHERE username_key LIKE $1 AND id <> $2 "
+        "ORDER BY username_key USING ~<~ LIMIT $3",
+        [_like_prefix(prefix.lower()), viewer.id, limit])
+    return [(row["username"], row["email"]) for row in rows]
+
+
 def _like_prefix(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%"

@@ -7,18 +7,16 @@ import re
 
 from quart import Blueprint, jsonify, request, url_for
 from quart.typing import ResponseReturnValue
-from tortoise import connections
 
 from microblog.i18n import gettext as _
 from microblog.limits import USERNAME_MAX
 from microblog.models.user import email_hash
-from microblog.services import accounts, social
+from microblog.services import accounts, search, social
 from microblog.web.common import current_user, error_response, safe_next
 from microblog.web.rendering import render
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
-SUGGESTED = 8
 # what a username can start with: anything else matches no one, and asks nothing of the database
 _PREFIX = re.compile(rf"[A-Za-z0-9_]{{1,{USERNAME_MAX}}}")
 
@@ -26,22 +24,15 @@ _PREFIX = re.compile(rf"[A-Za-z0-9_]{{1,{USERNAME_MAX}}}")
 @bp.route("/suggest")
 async def suggest() -> ResponseReturnValue:
     """`[{username, avatar}]`: up to 8 other people whose username starts with `q` (any
-    case), alphabetical; an index scan of users_username_prefix."""
+    case), alphabetical (services/search.py usernames_starting)."""
     user = current_user()
     if user is None:
         return error_response(401, _("Sign in to see who you can mention."))
     prefix = (request.args.get("q") or "").removeprefix("@")
     if not _PREFIX.fullmatch(prefix):
         return jsonify([])
-    # in the index's own order (~<~, byte-wise): it reads the first 8 and stops, however
-    # common or rare the prefix (ORDER BY username_key would walk the unique index instead)
-    rows = await connections.get("default").execute_query_dict(
-        "SELECT username, email FROM users WHERE username_key LIKE $1 AND id <> $2 "
-        "ORDER BY username_key USING ~<~ LIMIT $3",
-        [prefix.lower().replace("_", "\\_") + "%", user.id, SUGGESTED])
-    return jsonify([{"username": row["username"],
-                     "avatar": url_for("ops.identicon", digest=email_hash(row["email"]))}
-                    for row in rows])
+    return jsonify([{"username": name, "avatar": url_for("ops.identicon", digest=email_hash(email))}
+                    for name, email in await search.usernames_starting(user, prefix)])
 
 
 @bp.route("/<username:username>/card")
