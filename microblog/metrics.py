@@ -101,6 +101,14 @@ TRANSLATION_DURATION = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 
 
+# --- page cache ------------------------------------------------------------------------------
+
+PAGE_CACHE = Counter(
+    "page_cache_total",
+    "Lookups of rendered page fragments in Redis (services/pagecache.py), by page and result "
+    "(hit, or miss: absent, out of date or expired)", ["page", "result"])
+
+
 class _Children:
     """Labelled children of one metric, resolved once per label tuple."""
 
@@ -124,6 +132,7 @@ _jobs = _Children(JOBS)
 _job_duration = _Children(JOB_DURATION)
 _translations = _Children(TRANSLATIONS)
 _translation_duration = _Children(TRANSLATION_DURATION)
+_page_cache = _Children(PAGE_CACHE)
 
 
 # filled by microblog.realtime.events as it declares them
@@ -172,6 +181,10 @@ def translation(provider: str, outcome: str) -> None:
 
 def translation_call(provider: str, seconds: float) -> None:
     _translation_duration(provider).observe(max(seconds, 0.0))
+
+
+def page_cache(page: str, hit: bool) -> None:
+    _page_cache(page, "hit" if hit else "miss").inc()
 
 
 # --- HTTP middleware -------------------------------------------------------------------------

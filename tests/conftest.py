@@ -97,7 +97,7 @@ async def db(app: Any, settings: Settings, mailbox: Mailbox) -> None:
     from microblog.infra import resources
 
     if resources.redis is not None:
-        for pattern in ("rate:*", "presence:*", "email:*", "typing:*", "signin:*"):
+        for pattern in ("rate:*", "presence:*", "email:*", "typing:*", "signin:*", "frag:*"):
             keys = [k async for k in resources.redis.scan_iter(
                 f"{settings.redis_namespace}:{pattern}", count=1000)]
             if keys:

@@ -43,7 +43,7 @@ from microblog.realtime.publish import (
 )
 from microblog.realtime.rooms import author_room, explore_room, post_room
 from microblog.security import hash_password, new_token, token_digest, verify_password
-from microblog.services import emails, indexing, sessions, signin_throttle
+from microblog.services import emails, indexing, pagecache, sessions, signin_throttle
 from microblog.services.tasks import export_dir
 from microblog.text import is_username, text_problem, username_skeleton
 
@@ -255,6 +255,8 @@ async def update_profile(user: User, username: str | None, about_me: str | None)
         raise ValidationFailed({"username": _("That username is too similar to an existing one.")
                                 if _violated(exc) == SKELETON_CONSTRAINT
                                 else _("That username is taken.")}) from None
+    if new_username != user.username:  # cards show the name (in any case)
+        await pagecache.changed(author_room(user.id))
     user.username, user.username_key, user.about_me = new_username, new_username.lower(), new_about
     user.username_skeleton = skeleton
     return user
@@ -552,6 +554,8 @@ async def delete_account(user: User, password: str | None, *,
     post_ids = sorted((int(row["id"]) for row in post_rows), reverse=True)  # newest first
     log.info("deleted user %s (%s) with %d posts", user.id, user.username, len(post_ids))
     await sessions.end_all(user.id)
+    # its posts, and the counts of the posts it liked, reposted and commented on
+    await pagecache.everything()
     publish_credentials_ended(user.id, all_tokens=True)
     for other_id, recorded in personal_events:
         publish_personal(other_id, recorded)

@@ -30,7 +30,7 @@ from microblog.realtime.events import PostCreated, PostStatsChanged, PostUnrepos
 from microblog.realtime.publish import publish, publish_personal
 from microblog.realtime.rooms import author_room, post_room, user_room
 from microblog.schemas import UserRef
-from microblog.services import notifications
+from microblog.services import notifications, pagecache
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +112,13 @@ async def like(user: User, post_id: int) -> Counts:
     row = (await connections.get("default").execute_query_dict(_LIKE, [post_id, user.id]))[0]
     if row["changed"] and post["author_id"] != user.id:
         _soon(("like", post_id), GROUP_WINDOW, _group_flush(post, NotificationKind.LIKE))
-    return _after(post, row, liked=True, reposted=row["reposted"])
+    return await _after(user, post, row, liked=True, reposted=row["reposted"])
 
 
 async def unlike(user: User, post_id: int) -> Counts:
     post = await _target(user, post_id)
     row = (await connections.get("default").execute_query_dict(_UNLIKE, [post_id, user.id]))[0]
-    return _after(post, row, liked=False, reposted=row["reposted"])
+    return await _after(user, post, row, liked=False, reposted=row["reposted"])
 
 
 async def repost(user: User, post_id: int) -> Counts:
@@ -130,7 +130,8 @@ async def repost(user: User, post_id: int) -> Counts:
     row = (await connections.get("default").execute_query_dict(_REPOST, [post_id, user.id]))[0]
     if row["changed"] and post["author_id"] != user.id:
         _soon(("repost", post_id), GROUP_WINDOW, _group_flush(post, NotificationKind.REPOST))
-    counts = _after(post, row, liked=row["liked"], reposted=True)
+    counts = await _after(user, post, row, liked=row["liked"], reposted=True,
+                          timelines=True)
     if row["changed"]:
         from microblog.services import posts  # posts imports this module
 
@@ -148,13 +149,17 @@ async def unrepost(user: User, post_id: int) -> Counts:
         _UNREPOST, [post_id, user.id]))[0]
     if row["changed"]:
         publish(PostUnreposted(id=post_id, by=user.id), author_room(user.id))
-    return _after(post, row, liked=row["liked"], reposted=False)
+    return await _after(user, post, row, liked=row["liked"], reposted=False,
+                          timelines=True)
 
 
-def _after(post: dict[str, Any], row: dict[str, Any], *, liked: bool, reposted: bool
-           ) -> Counts:
-    """After the change: the counts to the post's viewers, soon."""
+async def _after(user: User, post: dict[str, Any], row: dict[str, Any], *, liked: bool,
+                 reposted: bool, timelines: bool = False) -> Counts:
+    """After the change: rendered pages showing the post (and, for a repost, the reposter's
+    timelines) are out of date now, and its viewers get the counts soon."""
     if row["changed"]:
+        await pagecache.changed(post_room(post["id"]),
+                                *([author_room(user.id)] if timelines else []))
         announce_stats(post["id"], post["author_id"])
     return Counts(post["id"], row["like_count"], row["repost_count"], row["comment_count"],
                   bool(liked), bool(reposted))

@@ -33,7 +33,7 @@ from microblog.realtime.publish import (
     record_personal,
 )
 from microblog.realtime.rooms import author_room, user_room
-from microblog.services import accounts
+from microblog.services import accounts, pagecache
 from microblog.services.pagination import Page
 from microblog.services.posts import AuthorView
 from microblog.text import is_username
@@ -423,12 +423,15 @@ async def block(user: User, target: User) -> None:
             "ON CONFLICT DO NOTHING", [user.id, target.id])
         removed = await Follow.filter(follower_id=target.id, followed_id=user.id).using_db(
             conn).delete()
+    # what each is shown of the other (reposts, the follow that ended)
+    await pagecache.changed(user_room(user.id), user_room(target.id))
     if removed:
         publish_membership(target.id, leave=[author_room(user.id)])
 
 
 async def unblock(user: User, target: User) -> None:
     await Block.filter(blocker_id=user.id, blocked_id=target.id).delete()
+    await pagecache.changed(user_room(user.id), user_room(target.id))
 
 
 async def is_blocked(blocker: User, blocked: User) -> bool:

@@ -29,7 +29,7 @@ from microblog.realtime.events import (
 from microblog.realtime.publish import publish, publish_new_post, publish_personal
 from microblog.realtime.rooms import author_room, explore_room, post_room, tag_room, user_room
 from microblog.schemas import UserRef
-from microblog.services import emails, engagement, indexing, notifications, social
+from microblog.services import emails, engagement, indexing, notifications, pagecache, social
 from microblog.services.pagination import Page, PageRequest
 from microblog.text import hashtags, mentions
 
@@ -89,6 +89,7 @@ def post_rooms(author_id: int, tags: list[str]) -> list[str]:
 async def post_created(post: Post, mentioned: Mentioned = ()) -> None:
     """After commit: what a new post sets off, however it was made (posted now or a
     scheduled post published by the worker)."""
+    await pagecache.changed(*post_rooms(post.author.id, post.tags))
     publish(PostCreated.of(post), *post_rooms(post.author.id, post.tags))
     publish_new_post(post.id)
     await announce_mentions(mentioned)
@@ -107,6 +108,7 @@ async def delete_post(user: User, post_id: int) -> None:
     if post.author_id != user.id:  # type: ignore[attr-defined]
         raise Forbidden(_("You can only delete your own posts."))
     await post.delete()
+    await pagecache.changed(*post_rooms(user.id, post.tags), post_room(post_id))
     publish(PostDeleted(id=post_id), *post_rooms(user.id, post.tags), post_room(post_id))
     await indexing.post_removed(post_id)
 
@@ -142,6 +144,7 @@ async def edit_post(user: User, post_id: int, body: str | None) -> PostView:
             "WHERE id = $1", [post_id, text, detect_language(text), tags])
         already = set(mentions(rows[0]["body"]))
         mentioned = await notify_mentions(conn, user, text, post_id, already=already)
+    await pagecache.changed(post_room(post_id))
     view = await view_of(post_id, user.id)
     # to everyone: what the author liked or reposted is theirs alone
     publish(PostUpdated.of(view).model_copy(update={"liked": False, "reposted": False}),
@@ -229,6 +232,7 @@ async def add_comment(author: User, post_id: int, body: str | None) -> Comment:
         mentioned = await notify_mentions(conn, author, text, post.id, comment.id, already={
             post.author.username.lower()})
     comment.author = author
+    await pagecache.changed(post_room(post.id))  # its comment count
     if event is not None:
         publish_personal(post_author_id, event)
     publish(CommentCreated.of(comment), post_room(post.id), user_room(post_author_id))

@@ -15,9 +15,9 @@ from microblog.i18n import gettext as _
 from microblog.models import Block, Follow, NotificationKind, User
 from microblog.models.user import email_hash, gravatar_url
 from microblog.realtime.publish import publish_membership, publish_personal
-from microblog.realtime.rooms import author_room
+from microblog.realtime.rooms import author_room, user_room
 from microblog.schemas import UserRef
-from microblog.services import emails, notifications
+from microblog.services import emails, notifications, pagecache
 from microblog.services.pagination import Page, PageRequest
 
 
@@ -43,6 +43,7 @@ async def follow(user: User, target: User) -> bool:
                                                {"user": UserRef.of(user).model_dump(mode="json")})
     except IntegrityError:
         return False
+    await pagecache.changed(user_room(user.id))  # their home timeline
     publish_personal(target.id, event)
     publish_membership(user.id, join=[author_room(target.id)])
     await emails.follow_email(user, target)
@@ -55,6 +56,7 @@ async def unfollow(user: User, target: User) -> bool:
     await _count_follow(user)
     removed = bool(await Follow.filter(follower_id=user.id, followed_id=target.id).delete())
     if removed:
+        await pagecache.changed(user_room(user.id))
         publish_membership(user.id, leave=[author_room(target.id)])
     return removed
 
@@ -81,6 +83,18 @@ async def timeline_rooms(user: User) -> set[str]:
 
 async def is_following(user: User, target: User) -> bool:
     return await Follow.exists(follower_id=user.id, followed_id=target.id)
+
+
+async def relationship(viewer: User | None, profile: User) -> tuple[bool, bool]:
+    """Whether the reader follows and whether they block the profile's owner (both False
+    for a visitor or one's own profile), in one round trip."""
+    if viewer is None or viewer.id == profile.id:
+        return False, False
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followed_id = $2) "
+        "AS following, EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = "
+        "$2) AS blocked", [viewer.id, profile.id])
+    return bool(rows[0]["following"]), bool(rows[0]["blocked"])
 
 
 async def counts(user: User) -> dict[str, int]:

@@ -21,7 +21,8 @@ from microblog.errors import Conflict, Unavailable, ValidationFailed
 from microblog.i18n import gettext as _
 from microblog.jobs import QueueUnavailable, enqueue
 from microblog.models import PasswordResetToken, User
-from microblog.services import accounts, emails
+from microblog.realtime.rooms import author_room
+from microblog.services import accounts, emails, pagecache
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ async def confirm(token: str) -> Link:
         raise taken from None
     if not changed:  # a concurrent confirm of the same link won, or another change began
         return await link_target(token)
+    await pagecache.changed(author_room(user.id))  # cards show the address's avatar
     await PasswordResetToken.filter(user_id=user.id, used_at__isnull=True).update(used_at=now())
     user.email, user.pending_email, user.email_verified_at = link.address, None, at
     log.info("user %s changed their email address", user.id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
 from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
@@ -13,10 +16,10 @@ from microblog.i18n import gettext as _
 from microblog.limits import BIGINT_MAX
 from microblog.models import NotificationKind, User
 from microblog.realtime import presence
+from microblog.realtime.rooms import author_room, explore_room, user_room
 from microblog.services import (
     accounts,
     engagement,
-    messages,
     notifications,
     posts,
     scheduled,
@@ -42,7 +45,7 @@ from microblog.web.forms import (
     EmptyForm,
     PostForm,
 )
-from microblog.web.rendering import render
+from microblog.web.rendering import blank_form, feed_rooms, fragment, render
 from microblog.web.scheduled import when_label
 
 bp = Blueprint("main", __name__)
@@ -59,8 +62,10 @@ async def index() -> ResponseReturnValue:
     if user is None:  # visitors: what people are saying, and how to join
         return await render("main/welcome.html", title=_("Welcome"),
                             recent=await posts.explore(PageRequest(1, 10)))
+    if request.method == "GET":  # the usual case: an empty composer, rendered once
+        return await render("main/index.html", title=_("Home"), composer=await blank_form(
+            "main/_composer.html", "composer_form", PostForm), feed=await home_feed(user))
     form = await PostForm.create_form()
-    status = 200
     if await form.validate_on_submit():
         later = None
         try:
@@ -71,7 +76,6 @@ async def index() -> ResponseReturnValue:
                 await posts.create_post(user, form.post.data)
         except ServiceError as exc:
             apply_errors(form, exc)
-            status = 400
         else:
             if later is not None:
                 await flash(_("Scheduled for %(time)s.", time=when_label(
@@ -79,22 +83,56 @@ async def index() -> ResponseReturnValue:
                 return redirect(url_for("scheduled.index"))
             await flash(_("Your post is now live!"), "success")
             return redirect(url_for("main.index"))
-    elif request.method == "POST":
-        status = 400
-    page = await posts.home_timeline(user, page_request())
-    # an empty home invites you in: people to follow
-    suggested = await social.suggestions(user) if len(page.items) < 5 else []
-    return await render("main/index.html", title=_("Home"), form=form, page=page,
-                        endpoint="main.index", suggested=suggested), status
+    return await render("main/index.html", title=_("Home"), form=form,
+                        feed=await home_feed(user)), 400
+
+
+HOME_TTL = 300  # seconds a rendered first page of a home timeline may be kept
+EXPLORE_TTL = 30  # explore's: every new post anywhere replaces it anyway
+PROFILE_TTL = 300
+
+
+async def home_feed(user: User) -> Markup:
+    """The home timeline's page: its first page from the page cache (per reader)."""
+    req = page_request()
+
+    async def load() -> tuple[dict[str, Any], list[str] | None]:
+        page = await posts.home_timeline(user, req)
+        # an empty home invites you in: people to follow (not kept: they change)
+        suggested = await social.suggestions(user) if len(page.items) < 5 else []
+        context = {"page": page, "endpoint": "main.index", "suggested": suggested,
+                   "label": _("Your timeline"), "stream": "home", "empty": _(
+                       "Nothing here yet. Post something, or find people to follow on "
+                       "Explore.")}
+        if suggested:
+            return context, None
+        followed = await social.followed_ids(user)
+        return context, [user_room(user.id), *map(author_room, [*followed, user.id]),
+                         *feed_rooms(page.items)]
+
+    return await fragment("home", (user.id,), HOME_TTL, load, cached=req.page == 1)
 
 
 @bp.route("/explore")
 async def explore() -> ResponseReturnValue:
     viewer = current_user()
-    page = await posts.explore(page_request(), viewer=viewer)
-    return await render("main/explore.html", title=_("Explore"), page=page,
-                        endpoint="main.explore", trending=await tags.trending(),
-                        suggested=await social.suggestions(viewer) if viewer else [])
+    req = page_request()
+
+    async def load() -> tuple[dict[str, Any], list[str] | None]:
+        page = await posts.explore(req, viewer=viewer)
+        context = {"page": page, "endpoint": "main.explore", "label": _("Everyone's posts"),
+                   "stream": "explore", "empty": _("No posts yet.")}
+        return context, [explore_room(), *reader_rooms(viewer), *feed_rooms(page.items)]
+
+    async def load_aside() -> tuple[dict[str, Any], list[str] | None]:
+        return {"trending": await tags.trending(), "suggested": await social.suggestions(
+            viewer) if viewer else []}, reader_rooms(viewer)
+
+    reader = (viewer.id if viewer else 0,)
+    return await render("main/explore.html", title=_("Explore"), feed=await fragment(
+        "explore", reader, EXPLORE_TTL, load, cached=req.page == 1), aside=await fragment(
+        "explore-aside", reader, EXPLORE_TTL, load_aside, cached=not request.args,
+        template="main/_explore_aside.html"))
 
 
 @bp.route("/tags/<segment:name>")
@@ -109,12 +147,29 @@ async def tag(name: str) -> ResponseReturnValue:
 @bp.route("/user/<username:username>")
 async def user(username: str) -> ResponseReturnValue:
     profile = await accounts.get_user_by_username(username)
-    page = await posts.posts_by(profile, page_request(), viewer=current_user())
+    viewer = current_user()
+    req = page_request()
+
+    async def load() -> tuple[dict[str, Any], list[str] | None]:
+        page = await posts.posts_by(profile, req, viewer=viewer)
+        context = {"page": page, "endpoint": "main.user", "label": _("Posts"),
+                   "stream": f"user:{profile.id}", "empty": _("No posts yet."),
+                   "pager_args": {"username": profile.username}}
+        return context, [author_room(profile.id), *reader_rooms(viewer),
+                         *feed_rooms(page.items)]
+
+    following, blocked = await social.relationship(viewer, profile)
     return await render(
-        "main/user.html", title=profile.username, profile=profile, page=page,
-        counts=await social.counts(profile), endpoint="main.user",
-        following=await _viewer_follows(profile), form=EmptyForm(),
-        online=await presence.is_online(profile.id), blocked=await _viewer_blocks(profile))
+        "main/user.html", title=profile.username, profile=profile, counts=await social.counts(
+            profile), following=following, blocked=blocked,
+        online=await presence.is_online(profile.id),
+        feed=await fragment("profile", (profile.id, viewer.id if viewer else 0), PROFILE_TTL, load,
+                        cached=req.page == 1))
+
+
+def reader_rooms(viewer: User | None) -> list[str]:
+    """A reader's own room: their follows and blocks change what pages show them."""
+    return [user_room(viewer.id)] if viewer is not None else []
 
 
 @bp.route("/user/<username:username>/followers")
@@ -138,18 +193,6 @@ async def following(username: str) -> ResponseReturnValue:
     return await render("main/people.html", profile=profile, page=page,
                                  title=_("People %(name)s follows", name=profile.username),
                                  endpoint="main.following")
-
-
-async def _viewer_blocks(profile: User) -> bool:
-    viewer = current_user()
-    return viewer is not None and viewer.id != profile.id and await messages.is_blocked(
-        viewer, profile)
-
-
-async def _viewer_follows(profile: User) -> bool:
-    viewer = current_user()
-    return viewer is not None and viewer.id != profile.id and await social.is_following(
-        viewer, profile)
 
 
 @bp.route("/edit_profile", methods=["GET", "POST"])

@@ -12,15 +12,17 @@ and the "reposted" line go into placeholders on each render.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment
 from markupsafe import Markup
-from quart import Quart, current_app, g, request, url_for
+from quart import Quart, current_app, g, request, session, url_for
 
 from microblog.i18n import get_locale
-from microblog.services import translation
+from microblog.realtime.rooms import author_room, post_room
+from microblog.services import pagecache, translation
 from microblog.text import rich_text
 from microblog.web.client_strings import client_strings
 
@@ -69,7 +71,33 @@ def _bar_template(html: str) -> str:
             .replace(CSRF_SLOT, "{0}").replace(NEXT_SLOT, "{1}"))
 
 
+# signed CSRF tokens by the session's secret: signing one (itsdangerous) took a tenth of a
+# cached page's time, and with no time limit (WTF_CSRF_TIME_LIMIT) a signed token stays valid
+# for as long as its secret, which a new sign-in replaces
+_signed_tokens = CardCache(CARD_CACHE_SIZE)
+
+
+def csrf_token() -> str:
+    """The reader's CSRF token (quart-wtf's, signed once per session secret and process);
+    CSRF_SLOT while a shared fragment is rendered."""
+    if g.get("csrf_slot"):
+        return CSRF_SLOT
+    token = g.get("csrf_token")
+    if token is not None:
+        return str(token)
+    from quart_wtf.csrf import generate_csrf
+
+    secret = session.get("csrf_token")
+    token = _signed_tokens.get((secret,)) if isinstance(secret, str) else None
+    if token is None:
+        token = str(generate_csrf())  # makes the secret when the session has none
+        _signed_tokens.put((session["csrf_token"],), token)
+    g.csrf_token = token
+    return token
+
+
 def install(app: Quart) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token  # instead of quart-wtf's generate_csrf
     env = app.jinja_env.overlay(enable_async=False)
     cards = CardCache()
     bars = CardCache()
@@ -131,16 +159,78 @@ def _reader() -> tuple[Any, str, str, str, Any]:
     token, the page's address as a `next` parameter, the locale and the translate offer."""
     found = g.get("card_reader")
     if found is None:
-        from quart_wtf.csrf import generate_csrf
-
         from microblog.web.common import current_user
 
         viewer = current_user()
         here = quote(request.full_path.rstrip("?"), safe="/")
-        found = (viewer, str(generate_csrf()) if viewer is not None else "", here,
+        found = (viewer, csrf_token() if viewer is not None else "", here,
                  get_locale(), translation.offer_key())
         g.card_reader = found
     return found  # type: ignore[no-any-return]
+
+
+def _fill(html: str) -> Markup:
+    """A fragment rendered with the slots, for this reader: their CSRF token, this address."""
+    _viewer, token, here, _locale, _offer = _reader()
+    return Markup(html.replace(CSRF_SLOT, token).replace(NEXT_SLOT, here))  # noqa: S704
+
+
+def feed_rooms(items: Iterable[Any]) -> list[str]:
+    """What the cards of a page show, as rooms (services/pagecache.py): each post (counts,
+    text, deletion) and its author and reposter (names, avatars)."""
+    rooms: list[str] = []
+    for post in items:
+        rooms += (post_room(post.id), author_room(post.author.id))
+        by = getattr(post, "reposted_by", None)
+        if by is not None:
+            rooms.append(author_room(by.id))
+    return rooms
+
+
+# (context of main/_feed.html, the rooms it shows, or None when it must not be kept)
+FeedLoad = Callable[[], Awaitable[tuple[dict[str, Any], list[str] | None]]]
+
+
+async def fragment(page: str, variant: tuple[object, ...], ttl: int, load: FeedLoad,
+               cached: bool = True, template: str = "main/_feed.html") -> Markup:
+    """A part of a page (a timeline's page: main/_feed.html); when `cached` (a first page),
+    from the page cache, or loaded, rendered and kept there if `load` names the rooms it
+    shows. Kept with the CSRF and `next` slots in place of the reader's values, which every
+    answer fills in."""
+    viewer, token, here, locale, offer = _reader()
+    key = pagecache.fragment_key(page, *variant, locale, *offer)
+    html = await pagecache.get(page, key) if cached else None
+    if html is None:
+        read_at = await pagecache.clock()  # before the data: see services/pagecache.py
+        context, rooms = await load()
+        g.card_reader = (viewer, CSRF_SLOT, NEXT_SLOT, locale, offer)
+        g.csrf_slot = True
+        try:
+            html = sync_env().get_template(template).render(
+                {"request": request, "g": g, "me": viewer, "pager_args": {}, "suggested": (),
+                 **context})
+        finally:
+            g.card_reader = (viewer, token, here, locale, offer)
+            g.csrf_slot = False
+        if rooms is not None and cached:
+            await pagecache.put(key, read_at, rooms, html, ttl)
+    return _fill(html)
+
+
+_blank_forms: dict[tuple[str, str], str] = {}
+
+
+async def blank_form(template: str, macro: str, form_class: Any) -> Markup:
+    """An empty form as `macro` of `template` renders it, rendered once per locale and
+    process: only the CSRF token differs between readers (no WTForms on each GET)."""
+    locale = get_locale()
+    html = _blank_forms.get((template, locale))
+    if html is None:
+        form = await form_class.create_form()
+        rendered = str(getattr(sync_env().get_template(template).module, macro)(form))
+        html = _blank_forms[(template, locale)] = rendered.replace(
+            csrf_token(), CSRF_SLOT)
+    return _fill(html)
 
 
 def sync_env() -> Environment:

@@ -1,0 +1,155 @@
+"""Rendered page fragments in Redis, shared by every instance and valid until something they
+show changes: the first page of a home timeline, of explore and of a profile's posts.
+
+Each fragment records what it shows as the rooms of microblog.realtime.rooms (an author's
+room for their posts and reposts, a post's room for its counts, text and deletion, the
+reader's own room for their follows and blocks, explore for every post) and the value of a
+clock read *before* its data was loaded. The services that change something call
+`changed(*rooms)` after their commit, the same rooms their live events go to: each room's
+stamp becomes the clock's next value. A fragment is served only while none of its rooms has
+a stamp newer than its clock, which one Lua script checks next to the fragment in Redis (one
+round trip). A change committed before the clock was read is in the data that was loaded
+after it; one committed later leaves a newer stamp. Stamps outlive every fragment
+(STAMP_TTL > any fragment's ttl), so an expired stamp never makes an old fragment valid
+again; `everything()` invalidates every fragment at once (account deletion, seeding).
+
+Without Redis, or when it fails, pages are simply rendered every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from microblog import metrics
+from microblog.infra import resources
+
+log = logging.getLogger(__name__)
+
+STAMP_TTL = 3600  # longer than any fragment lives
+EVERYTHING = "all"  # a room every fragment depends on
+
+# KEYS[1]: the fragment (a hash: c = clock at render, d = stamp keys, h = html)
+_GET = """
+local f = redis.call('HMGET', KEYS[1], 'c', 'd', 'h')
+if not f[1] then return false end
+local clock = tonumber(f[1])
+local keys = {}
+for k in string.gmatch(f[2], '%S+') do keys[#keys + 1] = k end
+if #keys > 0 then
+  local stamps = redis.call('MGET', unpack(keys))
+  for i = 1, #keys do
+    if stamps[i] and tonumber(stamps[i]) > clock then return false end
+  end
+end
+return f[3]
+"""
+
+# KEYS[1]: the clock; KEYS[2..]: stamps; ARGV[1]: their ttl
+_CHANGED = """
+local now = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], now, 'EX', ARGV[1]) end
+return now
+"""
+
+
+_scripts: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _script(redis: Any, source: str) -> Any:
+    """A Lua script of this client, run by its SHA (EVALSHA; loaded again when Redis has
+    forgotten it)."""
+    scripts = _scripts.setdefault(redis, {})
+    found = scripts.get(source)
+    if found is None:
+        found = scripts[source] = redis.register_script(source)
+    return found
+
+
+def _clock_key() -> str:
+    return resources.key("frag", "clock")
+
+
+def _stamp_key(room: str) -> str:
+    return resources.key("frag", "stamp", room)
+
+
+def fragment_key(page: str, *variant: object) -> str:
+    return resources.key("frag", page, *variant)
+
+
+async def changed(*rooms: str) -> None:
+    """After commit: every fragment showing any of these rooms is out of date."""
+    redis = resources.redis
+    if redis is None or not rooms:
+        return
+    keys = [_clock_key(), *map(_stamp_key, dict.fromkeys(rooms))]
+    try:
+        await _script(redis, _CHANGED)(keys=keys, args=[STAMP_TTL])
+    except RedisError as exc:
+        # a fragment that cannot be invalidated must not be served: drop them all
+        log.warning("page cache: could not record a change (%r); dropping fragments", exc)
+        await _drop_all()
+
+
+async def everything() -> None:
+    """Every fragment is out of date (an account deleted, data loaded from outside)."""
+    await changed(EVERYTHING)
+
+
+async def _drop_all() -> None:
+    redis = resources.redis
+    if redis is None:
+        return
+    try:
+        keys = [key async for key in redis.scan_iter(resources.key("frag", "*"), count=1000)
+                if not key.endswith(":clock")]
+        for start in range(0, len(keys), 1000):
+            await redis.unlink(*keys[start:start + 1000])
+    except RedisError:
+        log.exception("page cache: could not drop fragments")
+
+
+async def get(page: str, key: str) -> str | None:
+    """The fragment at `key` if nothing it shows has changed, else None (counted per page
+    in microblog_page_cache_total)."""
+    redis = resources.redis
+    if redis is None:
+        return None
+    try:
+        html = await _script(redis, _GET)(keys=[key])
+    except RedisError as exc:
+        log.warning("page cache: Redis failed (%r); rendering", exc)
+        html = None
+    metrics.page_cache(page, html is not None)
+    return html or None
+
+
+async def clock() -> int | None:
+    """Read before loading what a fragment shows: `put` stores it with the fragment."""
+    redis = resources.redis
+    if redis is None:
+        return None
+    try:
+        return int(await redis.get(_clock_key()) or 0)
+    except RedisError:
+        return None
+
+
+async def put(key: str, read_at: int | None, rooms: Iterable[str], html: str,
+              ttl: int) -> None:
+    redis = resources.redis
+    if redis is None or read_at is None:
+        return
+    stamps = " ".join(_stamp_key(room) for room in dict.fromkeys([EVERYTHING, *rooms]))
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"c": read_at, "d": stamps, "h": html})
+            pipe.expire(key, ttl)
+            await pipe.execute()
+    except RedisError as exc:
+        log.warning("page cache: could not store a fragment (%r)", exc)
