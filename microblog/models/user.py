@@ -50,6 +50,11 @@ class User(Model):
     email_on_messages = fields.BooleanField(default=True)
     # the newest message already announced in an unread-messages digest email
     message_digest_id = fields.BigIntField(default=0)
+    # a profile's counts, kept by triggers on posts and follows (migration 11), read with the
+    # row a profile and the API load anyway
+    post_count = fields.IntField(default=0)
+    follower_count = fields.IntField(default=0)
+    following_count = fields.IntField(default=0)
     last_seen = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

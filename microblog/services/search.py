@@ -121,7 +121,7 @@ async def search_users(viewer: User, q: str | None, req: PageRequest) -> SearchP
         """
         WITH found AS (
           SELECT u.id, u.username_key = $2 AS exact, u.username_key LIKE $3 AS prefix,
-                 (SELECT count(*) FROM follows f WHERE f.followed_id = u.id) AS followers,
+                 u.follower_count AS followers,
                  EXISTS (SELECT 1 FROM follows f
                          WHERE f.follower_id = $1 AND f.followed_id = u.id) AS followed
           FROM users u

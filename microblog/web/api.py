@@ -139,7 +139,7 @@ def page_of(query: schemas.PageQuery) -> PageRequest:
 
 
 async def user_document(user: User) -> schemas.User:
-    return schemas.User.of(user, await social.counts(user))
+    return schemas.User.of(user, social.counts(user))
 
 
 # --- users and tokens ---------------------------------------------------------------------
@@ -486,7 +486,7 @@ async def search(query_args: schemas.SearchParams) -> ResponseReturnValue:
     items: list[Any]
     if query_args.type == "users":
         page = await search_service.search_users(api_user(), query_args.q, req)
-        counts = await social.counts_of(page.items)
+        counts = social.counts_of(page.items)
         items = [schemas.User.of(u, counts[u.id]) for u in page.items]
     elif query_args.type == "tags":
         page = await search_service.search_tags(query_args.q, req)

@@ -160,7 +160,7 @@ async def user(username: str) -> ResponseReturnValue:
 
     following, blocked = await social.relationship(viewer, profile)
     return await render(
-        "main/user.html", title=profile.username, profile=profile, counts=await social.counts(
+        "main/user.html", title=profile.username, profile=profile, counts=social.counts(
             profile), following=following, blocked=blocked,
         online=await presence.is_online(profile.id),
         feed=await fragment("profile", (profile.id, viewer.id if viewer else 0), PROFILE_TTL, load,

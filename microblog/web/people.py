@@ -45,5 +45,5 @@ async def card(username: str) -> ResponseReturnValue:
     following = (viewer is not None and not mine
                  and await social.is_following(viewer, profile))
     return await render("main/_user_card.html", profile=profile,
-                        counts=await social.counts(profile), following=following, mine=mine,
+                        counts=social.counts(profile), following=following, mine=mine,
                         next=safe_next(request.args.get("next")))

@@ -66,7 +66,7 @@ async def search() -> ResponseReturnValue:
         try:
             if kind == "users":
                 page = await search_service.search_users(user, q, req)
-                context["counts"] = await social.counts_of(page.items)
+                context["counts"] = social.counts_of(page.items)
             elif kind == "tags":
                 page = await search_service.search_tags(q, req)
             else:
