@@ -497,8 +497,9 @@ def csrf_token(html: str) -> str:
 
 
 def login_cookie(base_url: str, username: str, password: str) -> str:
-    """Sign in through the HTML form as a browser does; the `Cookie:` header value that
-    carries the session and the login."""
+    """Sign in through the HTML form as a browser does, and open the page it leads to; the
+    `Cookie:` header value the browser then sends: the login, and the session that holds the
+    CSRF secret (a sign-in starts a new one, which the first page after it sets)."""
     import httpx
 
     with httpx.Client(base_url=base_url, timeout=30.0, follow_redirects=False) as client:
@@ -507,6 +508,9 @@ def login_cookie(base_url: str, username: str, password: str) -> str:
             "username": username, "password": password, "csrf_token": csrf_token(form.text)})
         if response.status_code not in (302, 303):
             raise HarnessError(f"signing in as {username} answered {response.status_code}")
+        landing = client.get(response.headers["location"])
+        if landing.status_code != 200:
+            raise HarnessError(f"the page after signing in answered {landing.status_code}")
         cookies = {cookie.name: cookie.value for cookie in client.cookies.jar}
     if "QUART_AUTH" not in cookies:
         raise HarnessError(f"signing in set no QUART_AUTH cookie (got {sorted(cookies)})")

@@ -19,6 +19,7 @@ Without Redis, or when it fails, pages are simply rendered every time.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -33,9 +34,10 @@ log = logging.getLogger(__name__)
 STAMP_TTL = 3600  # longer than any fragment lives
 EVERYTHING = "all"  # a room every fragment depends on
 
-# KEYS[1]: the fragment (a hash: c = clock at render, d = stamp keys, h = html)
+# KEYS[1]: the fragment (a hash: c = clock at render, d = stamp keys, h = html); ARGV[1]:
+# the clock of the copy the caller holds ("" for none): then only the clock comes back
 _GET = """
-local f = redis.call('HMGET', KEYS[1], 'c', 'd', 'h')
+local f = redis.call('HMGET', KEYS[1], 'c', 'd')
 if not f[1] then return false end
 local clock = tonumber(f[1])
 local keys = {}
@@ -46,11 +48,25 @@ if #keys > 0 then
     if stamps[i] and tonumber(stamps[i]) > clock then return false end
   end
 end
-return f[3]
+if f[1] == ARGV[1] then return {f[1]} end
+return {f[1], redis.call('HGET', KEYS[1], 'h')}
 """
 
-# KEYS[1]: the clock; KEYS[2..]: stamps; ARGV[1]: their ttl
+# The clock starts (and, should Redis lose it, starts again) at the time in microseconds, so
+# its values never repeat: a process's copy of a fragment is known by (key, clock).
+# KEYS[1]: the clock; ARGV[1]: the time in microseconds
+_CLOCK = """
+local now = redis.call('GET', KEYS[1])
+if not now then
+  redis.call('SET', KEYS[1], ARGV[1], 'NX')
+  now = redis.call('GET', KEYS[1])
+end
+return now
+"""
+
+# KEYS[1]: the clock; KEYS[2..]: stamps; ARGV[1]: their ttl; ARGV[2]: time in microseconds
 _CHANGED = """
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
 local now = redis.call('INCR', KEYS[1])
 for i = 2, #KEYS do redis.call('SET', KEYS[i], now, 'EX', ARGV[1]) end
 return now
@@ -89,7 +105,7 @@ async def changed(*rooms: str) -> None:
         return
     keys = [_clock_key(), *map(_stamp_key, dict.fromkeys(rooms))]
     try:
-        await _script(redis, _CHANGED)(keys=keys, args=[STAMP_TTL])
+        await _script(redis, _CHANGED)(keys=keys, args=[STAMP_TTL, _microseconds()])
     except RedisError as exc:
         # a fragment that cannot be invalidated must not be served: drop them all
         log.warning("page cache: could not record a change (%r); dropping fragments", exc)
@@ -114,19 +130,22 @@ async def _drop_all() -> None:
         log.exception("page cache: could not drop fragments")
 
 
-async def get(page: str, key: str) -> str | None:
-    """The fragment at `key` if nothing it shows has changed, else None (counted per page
-    in microblog_page_cache_total)."""
+async def get(page: str, key: str, held: int | None = None) -> tuple[int, str | None] | None:
+    """The fragment at `key` if nothing it shows has changed: (its clock, its html), or
+    (clock, None) when that clock is `held`'s, the copy the caller already has; else None.
+    Counted per page in microblog_page_cache_total."""
     redis = resources.redis
     if redis is None:
         return None
     try:
-        html = await _script(redis, _GET)(keys=[key])
+        found = await _script(redis, _GET)(keys=[key], args=["" if held is None else held])
     except RedisError as exc:
         log.warning("page cache: Redis failed (%r); rendering", exc)
-        html = None
-    metrics.page_cache(page, html is not None)
-    return html or None
+        found = None
+    metrics.page_cache(page, bool(found))
+    if not found:
+        return None
+    return int(found[0]), (found[1] if len(found) > 1 else None)
 
 
 async def clock() -> int | None:
@@ -135,16 +154,22 @@ async def clock() -> int | None:
     if redis is None:
         return None
     try:
-        return int(await redis.get(_clock_key()) or 0)
+        return int(await _script(redis, _CLOCK)(keys=[_clock_key()], args=[_microseconds()]))
     except RedisError:
         return None
 
 
+def _microseconds() -> int:
+    return time.time_ns() // 1000
+
+
 async def put(key: str, read_at: int | None, rooms: Iterable[str], html: str,
-              ttl: int) -> None:
+              ttl: int) -> bool:
+    """Keep a fragment rendered from data read after `clock()` said `read_at`; whether it
+    was kept."""
     redis = resources.redis
     if redis is None or read_at is None:
-        return
+        return False
     stamps = " ".join(_stamp_key(room) for room in dict.fromkeys([EVERYTHING, *rooms]))
     try:
         async with redis.pipeline(transaction=True) as pipe:
@@ -153,3 +178,5 @@ async def put(key: str, read_at: int | None, rooms: Iterable[str], html: str,
             await pipe.execute()
     except RedisError as exc:
         log.warning("page cache: could not store a fragment (%r)", exc)
+        return False
+    return True

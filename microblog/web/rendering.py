@@ -11,13 +11,14 @@ and the "reposted" line go into placeholders on each render.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from quart import Quart, current_app, g, request, session, url_for
 
 from microblog.i18n import get_locale
@@ -144,6 +145,7 @@ def install(app: Quart) -> None:
         return Markup(f"{head}{line}{middle}{bar.format(token, here)}{tail}")  # noqa: S704
 
     env.globals["post_card"] = post_card
+    env.globals["navbar"] = navbar
     env.globals["client_strings"] = client_strings
     # a post's or comment's text with links, @mentions and #tags as links (escaped)
     env.filters["rich"] = lambda text: rich_text(
@@ -191,30 +193,48 @@ def feed_rooms(items: Iterable[Any]) -> list[str]:
 FeedLoad = Callable[[], Awaitable[tuple[dict[str, Any], list[str] | None]]]
 
 
+# fragments this process has: key -> (clock, html with the slots, the last reader's (token,
+# address) and the html filled in for them). Redis says whether a copy is current without
+# sending it again, and a reader reloading a page gets the very same string.
+FRAGMENT_COPIES = 256
+_copies = CardCache(FRAGMENT_COPIES)
+
+
 async def fragment(page: str, variant: tuple[object, ...], ttl: int, load: FeedLoad,
-               cached: bool = True, template: str = "main/_feed.html") -> Markup:
+                   cached: bool = True, template: str = "main/_feed.html") -> Markup:
     """A part of a page (a timeline's page: main/_feed.html); when `cached` (a first page),
     from the page cache, or loaded, rendered and kept there if `load` names the rooms it
     shows. Kept with the CSRF and `next` slots in place of the reader's values, which every
     answer fills in."""
     viewer, token, here, locale, offer = _reader()
     key = pagecache.fragment_key(page, *variant, locale, *offer)
-    html = await pagecache.get(page, key) if cached else None
-    if html is None:
-        read_at = await pagecache.clock()  # before the data: see services/pagecache.py
-        context, rooms = await load()
-        g.card_reader = (viewer, CSRF_SLOT, NEXT_SLOT, locale, offer)
-        g.csrf_slot = True
-        try:
-            html = sync_env().get_template(template).render(
-                {"request": request, "g": g, "me": viewer, "pager_args": {}, "suggested": (),
-                 **context})
-        finally:
-            g.card_reader = (viewer, token, here, locale, offer)
-            g.csrf_slot = False
-        if rooms is not None and cached:
-            await pagecache.put(key, read_at, rooms, html, ttl)
-    return _fill(html)
+    copy = _copies.get((key,)) if cached else None
+    found = await pagecache.get(page, key, copy[0] if copy else None) if cached else None
+    if found is not None:
+        clock, html = found
+        if html is None and copy is not None:  # ours is current
+            if copy[2] == (token, here):
+                return copy[3]  # type: ignore[no-any-return]
+            html = copy[1]
+        filled = _fill(html)  # type: ignore[arg-type]
+        _copies.put((key,), (clock, html, (token, here), filled))
+        return filled
+    read_at = await pagecache.clock()  # before the data: see services/pagecache.py
+    context, rooms = await load()
+    g.card_reader = (viewer, CSRF_SLOT, NEXT_SLOT, locale, offer)
+    g.csrf_slot = True
+    try:
+        html = sync_env().get_template(template).render(
+            {"request": request, "g": g, "me": viewer, "pager_args": {}, "suggested": (),
+             **context})
+    finally:
+        g.card_reader = (viewer, token, here, locale, offer)
+        g.csrf_slot = False
+    filled = _fill(html)
+    if rooms is not None and cached and read_at is not None \
+            and await pagecache.put(key, read_at, rooms, html, ttl):
+        _copies.put((key,), (read_at, html, (token, here), filled))
+    return filled
 
 
 _blank_forms: dict[tuple[str, str], str] = {}
@@ -231,6 +251,43 @@ async def blank_form(template: str, macro: str, form_class: Any) -> Markup:
         html = _blank_forms[(template, locale)] = rendered.replace(
             csrf_token(), CSRF_SLOT)
     return _fill(html)
+
+
+NAV_SLOTS = ("NAME", "USER_URL", "MESSAGES", "MESSAGES_HIDDEN", "BELL", "BELL_HIDDEN", "CSRF",
+             "HERE")
+_NAV_SLOT = re.compile(f"@@({'|'.join(NAV_SLOTS)})@@")
+_navs: dict[tuple[str, bool, str], str] = {}
+
+
+def navbar() -> Markup:
+    """The navigation bar (_nav.html), rendered once per locale, signed-in state and active
+    section, its slots filled for this reader: some thirty translated strings and addresses
+    are the same for everyone."""
+    from microblog.web.common import current_user
+
+    me = current_user()
+    endpoint = request.endpoint
+    active = "home" if endpoint == "main.index" else "explore" if endpoint == "main.explore" \
+        else "messages" if request.blueprint == "messages" else ""
+    key = (get_locale(), me is not None, active)
+    html = _navs.get(key)
+    if html is None:
+        slots = {name.lower(): f"@@{name}@@" for name in NAV_SLOTS}
+        html = _navs[key] = sync_env().get_template("_nav.html").render({
+            "request": request, "signed_in": me is not None, "active": active,
+            "username": slots["name"], "user_url": slots["user_url"],
+            "messages_count": slots["messages"], "messages_hidden": slots["messages_hidden"],
+            "bell_count": slots["bell"], "bell_hidden": slots["bell_hidden"],
+            "csrf": slots["csrf"], "here": slots["here"]})
+    values = {"CSRF": csrf_token(), "HERE": str(escape(request.full_path.rstrip("?")))}
+    if me is not None:
+        values.update(
+            NAME=str(escape(me.username)),
+            USER_URL=str(escape(url_for("main.user", username=me.username))),
+            MESSAGES=str(me.unread_messages), BELL=str(me.unread_notifications),
+            MESSAGES_HIDDEN="" if me.unread_messages else " d-none",
+            BELL_HIDDEN="" if me.unread_notifications else " d-none")
+    return Markup(_NAV_SLOT.sub(lambda m: values[m.group(1)], html))  # noqa: S704
 
 
 def sync_env() -> Environment:
