@@ -1,6 +1,7 @@
 """The page cache (microblog/services/pagecache.py) as a reader sees it: the first page of a
-home timeline, of explore and its sidebar, and of a profile's posts come from Redis while
-nothing they show has changed, and show every change on the next view.
+home timeline, of explore and its sidebar, and of a profile's posts come from the cache
+(Redis, or the copy this process keeps of what Redis holds) while nothing they show has
+changed, show every change on the next view, and carry each reader's own CSRF token.
 
 Each test proves a view really was a cache hit (the `page_cache_total` counter) before it
 changes something, so a next view that shows the change shows that it was invalidated, not
@@ -196,8 +197,8 @@ async def people(*names: str) -> list[User]:
     return [await make_user(name) for name in names]
 
 
-async def posts_of(author: User, *bodies: str) -> list[Post]:
-    return [await posts.create_post(author, body) for body in bodies]
+async def posts_of(author: User, *texts: str) -> list[Post]:
+    return [await posts.create_post(author, text) for text in texts]
 
 
 async def signed_in(app: Any, username: str) -> Any:

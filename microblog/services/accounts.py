@@ -200,7 +200,7 @@ async def authenticate(login: str | None, password: str | None,
 
 async def get_user(user_id: int) -> User:
     # ids beyond the `integer` column are no one's (asyncpg would refuse to send them)
-    user = await User.get_or_none(id=user_id) if 0 < user_id <= INT_MAX else None
+    user = await _user_where("id", user_id) if 0 < user_id <= INT_MAX else None
     if user is None:
         raise NotFound(_("No such user."))
     return user
@@ -208,11 +208,19 @@ async def get_user(user_id: int) -> User:
 
 async def get_user_by_username(username: str) -> User:
     # what cannot be a username is no one's: no query (and no NUL sent to PostgreSQL)
-    user = (await User.get_or_none(username_key=username.lower())
-            if is_username(username) else None)
+    user = await _user_where("username_key", username.lower()) if is_username(username) \
+        else None
     if user is None:
         raise NotFound(_("No such user."))
     return user
+
+
+async def _user_where(column: str, value: object) -> User | None:
+    """One user by a unique column: profiles and the API ask on every view, and building
+    the query through the ORM cost more CPU than running it."""
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT * FROM users WHERE {column} = $1", [value])  # noqa: S608 - our column names
+    return User._init_from_db(**rows[0]) if rows else None
 
 
 async def touch_last_seen(user: User) -> None:

@@ -146,6 +146,7 @@ def install(app: Quart) -> None:
 
     env.globals["post_card"] = post_card
     env.globals["navbar"] = navbar
+    env.globals["static_url"] = static_url
     env.globals["client_strings"] = client_strings
     # a post's or comment's text with links, @mentions and #tags as links (escaped)
     env.filters["rich"] = lambda text: rich_text(
@@ -288,6 +289,18 @@ def navbar() -> Markup:
             MESSAGES_HIDDEN="" if me.unread_messages else " d-none",
             BELL_HIDDEN="" if me.unread_notifications else " d-none")
     return Markup(_NAV_SLOT.sub(lambda m: values[m.group(1)], html))  # noqa: S704
+
+
+_static_urls: dict[tuple[str, str], str] = {}
+
+
+def static_url(filename: str) -> str:
+    """url_for('static', filename=...), worked out once per file (every page links a dozen)."""
+    key = (request.root_path, filename)
+    found = _static_urls.get(key)
+    if found is None:
+        found = _static_urls[key] = url_for("static", filename=filename)
+    return found
 
 
 def sync_env() -> Environment:
