@@ -104,13 +104,15 @@ def bench_environment(stack: ExitStack, name: str, embedded: bool = False,
 
 
 def serve(stack: ExitStack, bench: BenchEnv, name: str,
-          command: str | None = None) -> Server:
+          command: str | None = None, **env: str) -> Server:
     """One `microblog serve`, ready when GET /readyz answers 200, its output in
     <tmp>/<name>.log, stopped when `stack` closes. `command` (e.g. "python /tmp/launcher.py",
-    for an A/B experiment) replaces `microblog`; `serve --bind HOST:PORT` is appended."""
+    for an A/B experiment) replaces `microblog`; `serve --bind HOST:PORT` is appended. `env`
+    adds to its environment (settings)."""
     server = start_server(bench.settings, ready_path="/readyz",
                           command=[*command.split(), "serve"] if command else None,
-                          log_path=bench.tmp / f"{name}.log")
+                          log_path=bench.tmp / f"{name}.log",
+                          **env)  # type: ignore[arg-type]  # the other keywords are typed
     stack.callback(server.stop)
     return server
 
@@ -289,8 +291,14 @@ _RESPONSE_CHECK_LUA = """\
 local threads = {}
 local marker = %(marker)s
 
+local ports = {%(ports)s}
+
 function setup(thread)
   table.insert(threads, thread)
+  -- several instances: wrk's threads take turns among their ports
+  if #ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", ports[((#threads - 1) %% #ports) + 1])[1]
+  end
 end
 
 function init(args)
@@ -355,12 +363,15 @@ class ResponseCheck:
         return self.not_200 + self.missing_text + max(0, self.requests - self.checked)
 
 
-def response_check_script(directory: Path, name: str, marker: str) -> Path:
+def response_check_script(directory: Path, name: str, marker: str,
+                          ports: tuple[int, ...] = ()) -> Path:
     """Write the wrk Lua script that checks every response (200 with `marker` in the body;
-    an empty marker checks the status only) to DIRECTORY/NAME.lua and return its path."""
+    an empty marker checks the status only) to DIRECTORY/NAME.lua and return its path. With
+    `ports`, wrk's threads are spread over those ports of 127.0.0.1 (several instances)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.lua"
-    path.write_text(_RESPONSE_CHECK_LUA % {"marker": lua_string(marker)})
+    path.write_text(_RESPONSE_CHECK_LUA % {"marker": lua_string(marker),
+                                           "ports": ", ".join(map(str, ports))})
     return path
 
 

@@ -263,8 +263,8 @@ async def update_profile(user: User, username: str | None, about_me: str | None)
         raise ValidationFailed({"username": _("That username is too similar to an existing one.")
                                 if _violated(exc) == SKELETON_CONSTRAINT
                                 else _("That username is taken.")}) from None
-    if new_username != user.username:  # cards show the name (in any case)
-        await pagecache.changed(author_room(user.id))
+    if new_username != user.username or new_about != user.about_me:
+        await pagecache.changed(author_room(user.id))  # cards' names, suggestions' about-me
     user.username, user.username_key, user.about_me = new_username, new_username.lower(), new_about
     user.username_skeleton = skeleton
     return user

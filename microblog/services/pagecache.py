@@ -11,7 +11,9 @@ a stamp newer than its clock, which one Lua script checks next to the fragment i
 round trip). A change committed before the clock was read is in the data that was loaded
 after it; one committed later leaves a newer stamp. Stamps outlive every fragment
 (STAMP_TTL > any fragment's ttl), so an expired stamp never makes an old fragment valid
-again; `everything()` invalidates every fragment at once (account deletion, seeding).
+again; `everything()` invalidates every fragment at once (account deletion). Data written
+outside the services (`microblog seed`, SQL by hand) shows once fragments expire (at most
+five minutes).
 
 Without Redis, or when it fails, pages are simply rendered every time.
 """
@@ -42,9 +44,9 @@ if not f[1] then return false end
 local clock = tonumber(f[1])
 local keys = {}
 for k in string.gmatch(f[2], '%S+') do keys[#keys + 1] = k end
-if #keys > 0 then
-  local stamps = redis.call('MGET', unpack(keys))
-  for i = 1, #keys do
+for first = 1, #keys, 1000 do
+  local stamps = redis.call('MGET', unpack(keys, first, math.min(first + 999, #keys)))
+  for i = 1, #stamps do
     if stamps[i] and tonumber(stamps[i]) > clock then return false end
   end
 end
@@ -103,13 +105,15 @@ async def changed(*rooms: str) -> None:
     redis = resources.redis
     if redis is None or not rooms:
         return
+    global _lost
     keys = [_clock_key(), *map(_stamp_key, dict.fromkeys(rooms))]
     try:
         await _script(redis, _CHANGED)(keys=keys, args=[STAMP_TTL, _microseconds()])
     except RedisError as exc:
-        # a fragment that cannot be invalidated must not be served: drop them all
-        log.warning("page cache: could not record a change (%r); dropping fragments", exc)
-        await _drop_all()
+        # a fragment that cannot be invalidated must not be served: none is, from this
+        # process, until everything has been invalidated (once Redis answers again)
+        log.warning("page cache: could not record a change (%r)", exc)
+        _lost = True
 
 
 async def everything() -> None:
@@ -117,27 +121,23 @@ async def everything() -> None:
     await changed(EVERYTHING)
 
 
-async def _drop_all() -> None:
-    redis = resources.redis
-    if redis is None:
-        return
-    try:
-        keys = [key async for key in redis.scan_iter(resources.key("frag", "*"), count=1000)
-                if not key.endswith(":clock")]
-        for start in range(0, len(keys), 1000):
-            await redis.unlink(*keys[start:start + 1000])
-    except RedisError:
-        log.exception("page cache: could not drop fragments")
+_lost = False  # a change this process could not record
 
 
 async def get(page: str, key: str, held: int | None = None) -> tuple[int, str | None] | None:
     """The fragment at `key` if nothing it shows has changed: (its clock, its html), or
     (clock, None) when that clock is `held`'s, the copy the caller already has; else None.
     Counted per page in microblog_page_cache_total."""
+    global _lost
     redis = resources.redis
     if redis is None:
         return None
     try:
+        if _lost:
+            _lost = False
+            await everything()
+            if _lost:
+                return None
         found = await _script(redis, _GET)(keys=[key], args=["" if held is None else held])
     except RedisError as exc:
         log.warning("page cache: Redis failed (%r); rendering", exc)

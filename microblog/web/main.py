@@ -125,8 +125,10 @@ async def explore() -> ResponseReturnValue:
         return context, [explore_room(), *reader_rooms(viewer), *feed_rooms(page.items)]
 
     async def load_aside() -> tuple[dict[str, Any], list[str] | None]:
-        return {"trending": await tags.trending(), "suggested": await social.suggestions(
-            viewer) if viewer else []}, reader_rooms(viewer)
+        suggested = await social.suggestions(viewer) if viewer else []
+        # the people suggested: their names and about-me lines
+        return {"trending": await tags.trending(), "suggested": suggested}, [
+            *reader_rooms(viewer), *(author_room(person.id) for person in suggested)]
 
     reader = (viewer.id if viewer else 0,)
     return await render("main/explore.html", title=_("Explore"), feed=await fragment(

@@ -12,6 +12,7 @@ and the "reposted" line go into placeholders on each render.
 from __future__ import annotations
 
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -32,8 +33,10 @@ CARD_CACHE_SIZE = 20_000
 # is "&lt;"), and the values the cached action bar leaves out
 REPOSTED_SLOT = "<!--post-reposted-->"
 ACTIONS_SLOT = "<!--post-actions-->"
-CSRF_SLOT = "@@CSRF@@"
-NEXT_SLOT = "@@NEXT@@"
+# raw "<": never in what users write, which is always escaped ("&lt;") before it gets here
+CSRF_SLOT = "<!--csrf-->"
+NEXT_SLOT = "<!--next-->"
+_READER_SLOT = re.compile(f"{CSRF_SLOT}|{NEXT_SLOT}")
 
 
 class CardCache:
@@ -82,7 +85,7 @@ def csrf_token() -> str:
     """The reader's CSRF token (quart-wtf's, signed once per session secret and process);
     CSRF_SLOT while a shared fragment is rendered."""
     if g.get("csrf_slot"):
-        return CSRF_SLOT
+        return Markup(CSRF_SLOT)  # noqa: S704 - a constant, raw: escaped, it would read like text
     token = g.get("csrf_token")
     if token is not None:
         return str(token)
@@ -175,7 +178,8 @@ def _reader() -> tuple[Any, str, str, str, Any]:
 def _fill(html: str) -> Markup:
     """A fragment rendered with the slots, for this reader: their CSRF token, this address."""
     _viewer, token, here, _locale, _offer = _reader()
-    return Markup(html.replace(CSRF_SLOT, token).replace(NEXT_SLOT, here))  # noqa: S704
+    values = {CSRF_SLOT: token, NEXT_SLOT: here}
+    return Markup(_READER_SLOT.sub(lambda m: values[m.group()], html))  # noqa: S704
 
 
 def feed_rooms(items: Iterable[Any]) -> list[str]:
@@ -195,8 +199,9 @@ FeedLoad = Callable[[], Awaitable[tuple[dict[str, Any], list[str] | None]]]
 
 
 # fragments this process has: key -> (clock, html with the slots, the last reader's (token,
-# address) and the html filled in for them). Redis says whether a copy is current without
-# sending it again, and a reader reloading a page gets the very same string.
+# address), the html filled in for them, until when it may be used: a fragment's ttl also
+# bounds what no room stamps, like trending tags). Redis says whether a copy is current
+# without sending it again, and a reader reloading a page gets the very same string.
 FRAGMENT_COPIES = 256
 _copies = CardCache(FRAGMENT_COPIES)
 
@@ -210,6 +215,8 @@ async def fragment(page: str, variant: tuple[object, ...], ttl: int, load: FeedL
     viewer, token, here, locale, offer = _reader()
     key = pagecache.fragment_key(page, *variant, locale, *offer)
     copy = _copies.get((key,)) if cached else None
+    if copy is not None and copy[4] < time.monotonic():
+        copy = None
     found = await pagecache.get(page, key, copy[0] if copy else None) if cached else None
     if found is not None:
         clock, html = found
@@ -218,7 +225,8 @@ async def fragment(page: str, variant: tuple[object, ...], ttl: int, load: FeedL
                 return copy[3]  # type: ignore[no-any-return]
             html = copy[1]
         filled = _fill(html)  # type: ignore[arg-type]
-        _copies.put((key,), (clock, html, (token, here), filled))
+        until = copy[4] if copy is not None and html is copy[1] else time.monotonic() + ttl
+        _copies.put((key,), (clock, html, (token, here), filled, until))
         return filled
     read_at = await pagecache.clock()  # before the data: see services/pagecache.py
     context, rooms = await load()
@@ -234,7 +242,7 @@ async def fragment(page: str, variant: tuple[object, ...], ttl: int, load: FeedL
     filled = _fill(html)
     if rooms is not None and cached and read_at is not None \
             and await pagecache.put(key, read_at, rooms, html, ttl):
-        _copies.put((key,), (read_at, html, (token, here), filled))
+        _copies.put((key,), (read_at, html, (token, here), filled, time.monotonic() + ttl))
     return filled
 
 
