@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
 from quart import Blueprint, abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
@@ -45,7 +44,7 @@ from microblog.web.forms import (
     EmptyForm,
     PostForm,
 )
-from microblog.web.rendering import blank_form, feed_rooms, fragment, render
+from microblog.web.rendering import Spliced, blank_form, feed_rooms, fragment, render
 from microblog.web.scheduled import when_label
 
 bp = Blueprint("main", __name__)
@@ -92,7 +91,7 @@ EXPLORE_TTL = 30  # explore's: every new post anywhere replaces it anyway
 PROFILE_TTL = 300
 
 
-async def home_feed(user: User) -> Markup:
+async def home_feed(user: User) -> Spliced:
     """The home timeline's page: its first page from the page cache (per reader)."""
     req = page_request()
 
