@@ -78,6 +78,9 @@ class PageSpec:
 
 
 PAGES: dict[str, PageSpec] = {
+    # the framework's floor: the same cookies through the same server and middleware to a
+    # handler that does nothing (issue 16's yardstick: each page within about 2x of it)
+    "floor": PageSpec("floor", lambda u, i: "/healthz", lambda u: '"ok"'),
     "home": PageSpec("home", lambda u, i: "/", lambda u: f"Hi, {u}!"),
     "explore": PageSpec("explore", lambda u, i: "/explore", lambda u: f'data-username="{u}"'),
     "profile": PageSpec("profile", lambda u, i: f"/user/{u}", lambda u: f'data-username="{u}"'),
@@ -314,15 +317,36 @@ def print_table(pages: list[Page], runs: list[Run], args: argparse.Namespace, us
               f"{run.other_cpus:>10.2f}  {_errors(run)}")
 
     print()
+    floor = next((page for page in pages if page.name == "floor"), None)
     header = f"{'page':<9} {'path':<24} {'KiB':>6} {'req/s median (range)':>22} " \
              f"{'p50 ms':>7} {'p99 ms median (range)':>22} " \
-             f"{'server CPU ms/req (range)':>26} {'errors':>7}"
+             f"{'server CPU ms/req (range)':>26} {'x floor':>7} {'errors':>7}"
     print(header)
     print("-" * len(header))
     for page in pages:
+        ratio = f"{page.cpu_ms[0] / floor.cpu_ms[0]:.1f}" if floor is not None else "-"
         print(f"{page.name:<9} {page.path[:24]:<24} {page.size / 1024:>6.1f} "
               f"{_spread(page.rps):>22} {page.p50[0]:>7.1f} {_spread(page.p99):>22} "
-              f"{_spread(page.cpu_ms, 2):>26} {page.errors:>7}")
+              f"{_spread(page.cpu_ms, 2):>26} {ratio:>7} {page.errors:>7}")
+    if floor is not None:
+        print("x floor: the page's median server CPU per request over the floor's (GET /healthz "
+              "with the same cookies), the figure host drift moves least")
+
+
+def print_page_cache(server: Server) -> None:
+    """The page cache's hits and misses over the whole run, from the server's /metrics."""
+    response = httpx.get(server.url + "/metrics", timeout=30.0)
+    counts: dict[str, dict[str, float]] = {}
+    for line in response.text.splitlines():
+        if line.startswith("page_cache_total{"):
+            labels, value = line[len("page_cache_total{"):].split("} ")
+            fields = dict(part.split("=") for part in labels.split(","))
+            page, result = fields["page"].strip('"'), fields["result"].strip('"')
+            counts.setdefault(page, {})[result] = float(value)
+    print()
+    for page, results in sorted(counts.items()):
+        hits, total = results.get("hit", 0.0), sum(results.values())
+        print(f"page cache {page}: {100 * hits / total:.2f}% hits of {total:.0f} lookups")
 
 
 def write_json(pages: list[Page], args: argparse.Namespace, username: str,
@@ -414,6 +438,7 @@ def run(args: argparse.Namespace) -> int:
         if server.process.poll() is not None:
             raise BenchError(f"the server exited during the run:\n{server.log_tail()}")
         print_table(pages, runs, args, username, timeline, bench.services.description)
+        print_page_cache(server)
         for summary in profiles:
             print(summary)
         write_json(pages, args, username, timeline)

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from microblog import ratelimit
-from microblog.errors import Forbidden, ServiceError
+from microblog.errors import Forbidden, NotFound, ServiceError
 from microblog.i18n import gettext as _
 from microblog.models import Block, Follow, NotificationKind, User
 from microblog.models.user import email_hash, gravatar_url
@@ -19,6 +19,7 @@ from microblog.realtime.rooms import author_room, user_room
 from microblog.schemas import UserRef
 from microblog.services import emails, notifications, pagecache
 from microblog.services.pagination import Page, PageRequest
+from microblog.text import is_username
 
 
 async def check_not_blocked_by(owner_id: int, actor_id: int, message: str) -> None:
@@ -85,16 +86,22 @@ async def is_following(user: User, target: User) -> bool:
     return await Follow.exists(follower_id=user.id, followed_id=target.id)
 
 
-async def relationship(viewer: User | None, profile: User) -> tuple[bool, bool]:
-    """Whether the reader follows and whether they block the profile's owner (both False
-    for a visitor or one's own profile), in one round trip."""
-    if viewer is None or viewer.id == profile.id:
-        return False, False
+async def profile(username: str, viewer: User | None) -> tuple[User, bool, bool]:
+    """A profile's owner (or NotFound), whether the reader follows them and whether the
+    reader blocks them (both False for a visitor or on one's own profile): one round trip."""
     rows = await connections.get("default").execute_query_dict(
-        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followed_id = $2) "
-        "AS following, EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = "
-        "$2) AS blocked", [viewer.id, profile.id])
-    return bool(rows[0]["following"]), bool(rows[0]["blocked"])
+        "SELECT u.*, EXISTS (SELECT 1 FROM follows WHERE follower_id = $2 AND followed_id = "
+        "u.id) AS viewer_follows, EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $2 AND "
+        "blocked_id = u.id) AS viewer_blocks FROM users u WHERE u.username_key = $1",
+        [username.lower(), viewer.id if viewer is not None else 0]) \
+        if is_username(username) else []  # (no NUL or such sent to PostgreSQL)
+    if not rows:
+        raise NotFound(_("No such user."))
+    row = dict(rows[0])
+    following, blocked = bool(row.pop("viewer_follows")), bool(row.pop("viewer_blocks"))
+    owner = User._init_from_db(**row)
+    mine = viewer is not None and viewer.id == owner.id
+    return owner, following and not mine, blocked and not mine
 
 
 def counts(user: User) -> dict[str, int]:

@@ -147,8 +147,8 @@ async def tag(name: str) -> ResponseReturnValue:
 
 @bp.route("/user/<username:username>")
 async def user(username: str) -> ResponseReturnValue:
-    profile = await accounts.get_user_by_username(username)
     viewer = current_user()
+    profile, following, blocked = await social.profile(username, viewer)
     req = page_request()
 
     async def load() -> tuple[dict[str, Any], list[str] | None]:
@@ -159,7 +159,6 @@ async def user(username: str) -> ResponseReturnValue:
         return context, [author_room(profile.id), *reader_rooms(viewer),
                          *feed_rooms(page.items)]
 
-    following, blocked = await social.relationship(viewer, profile)
     return await render(
         "main/user.html", title=profile.username, profile=profile, counts=social.counts(
             profile), following=following, blocked=blocked,
