@@ -8,7 +8,7 @@ implementation of each state change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -25,10 +25,21 @@ class Resources:
     redis: aioredis.Redis | None = None
     queue: Queue | None = None
     limiter: MovingWindowRateLimiter | None = None  # microblog.ratelimit counts with it
+    _scripts: dict[str, Any] = field(default_factory=dict)
 
     def key(self, *parts: object) -> str:
         """A Redis key in this deployment's namespace."""
         return ":".join([self.settings.redis_namespace, *map(str, parts)])
+
+    def script(self, source: str) -> Any:
+        """A Lua script on this process's Redis, run by its SHA (EVALSHA; loaded again when
+        Redis has forgotten it). Call it with keys=[...], args=[...]. Needs `redis`."""
+        found = self._scripts.get(source)
+        if found is None:
+            if self.redis is None:
+                raise RuntimeError("Redis is not configured")
+            found = self._scripts[source] = self.redis.register_script(source)
+        return found
 
     async def open(self, settings: Settings, *, queue: Queue | None = None) -> None:
         """`queue`: the job queue to enqueue into (`microblog.jobs.queue.make_queue`)."""
@@ -47,6 +58,7 @@ class Resources:
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None
+            self._scripts.clear()
         if self.limiter is not None:
             # the redis-py client `limits` made (its storage has no close of its own)
             bridge = getattr(self.limiter.storage, "bridge", None)

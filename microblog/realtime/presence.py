@@ -43,7 +43,12 @@ async def online(user_ids: Iterable[int]) -> set[int]:
 
 
 async def is_online(user_id: int) -> bool:
-    return user_id in await online([user_id])
+    """One user (a profile): one command, no pipeline."""
+    if resources.redis is None:
+        return False
+    deadlines = await resources.redis.hvals(presence_key(user_id))  # type: ignore[misc]
+    now = time.time()
+    return any(float(d) > now for d in deadlines)
 
 
 class PresenceTracker:

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Iterable
-from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -75,19 +73,6 @@ return now
 """
 
 
-_scripts: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
-def _script(redis: Any, source: str) -> Any:
-    """A Lua script of this client, run by its SHA (EVALSHA; loaded again when Redis has
-    forgotten it)."""
-    scripts = _scripts.setdefault(redis, {})
-    found = scripts.get(source)
-    if found is None:
-        found = scripts[source] = redis.register_script(source)
-    return found
-
-
 def _clock_key() -> str:
     return resources.key("frag", "clock")
 
@@ -108,7 +93,7 @@ async def changed(*rooms: str) -> None:
     global _lost
     keys = [_clock_key(), *map(_stamp_key, dict.fromkeys(rooms))]
     try:
-        await _script(redis, _CHANGED)(keys=keys, args=[STAMP_TTL, _microseconds()])
+        await resources.script(_CHANGED)(keys=keys, args=[STAMP_TTL, _microseconds()])
     except RedisError as exc:
         # a fragment that cannot be invalidated must not be served: none is, from this
         # process, until everything has been invalidated (once Redis answers again)
@@ -138,7 +123,7 @@ async def get(page: str, key: str, held: int | None = None) -> tuple[int, str | 
             await everything()
             if _lost:
                 return None
-        found = await _script(redis, _GET)(keys=[key], args=["" if held is None else held])
+        found = await resources.script(_GET)(keys=[key], args=["" if held is None else held])
     except RedisError as exc:
         log.warning("page cache: Redis failed (%r); rendering", exc)
         found = None
@@ -154,7 +139,7 @@ async def clock() -> int | None:
     if redis is None:
         return None
     try:
-        return int(await _script(redis, _CLOCK)(keys=[_clock_key()], args=[_microseconds()]))
+        return int(await resources.script(_CLOCK)(keys=[_clock_key()], args=[_microseconds()]))
     except RedisError:
         return None
 
