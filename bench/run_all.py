@@ -6,10 +6,10 @@
     .venv/bin/python bench/run_all.py --extra "fanout=--client raw --client-procs 2"
     make bench BENCH_ARGS="--quick --only jobs"
 
-Each benchmark (pages, fanout, connections, chat, jobs, search, translate, likes) runs as its own
-subprocess, one after the other, so a crash of one does not stop the others: it shows as failed in
-the table. Each creates what it needs (a throw-away database, seeded or bulk-inserted, and a
-Redis namespace) and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL /
+Each benchmark (pages, fanout, connections, chat, jobs, search, translate, likes, server) runs as
+its own subprocess, one after the other, so a crash of one does not stop the others: it shows as
+failed in the table. Each creates what it needs (a throw-away database, seeded or bulk-inserted,
+and a Redis namespace) and removes it afterwards; PostgreSQL and Redis are BENCH_DATABASE_URL /
 BENCH_REDIS_URL, else the servers on 127.0.0.1, else embedded ones (microblog/testing.py
 `services`).
 
@@ -81,6 +81,11 @@ BENCHMARKS = [
     # 500 likes/s on one post for 10 s from 5,000 users, 100 viewers of the post's page:
     # post.stats stays at its designed rate and ends on the right count (issue 15)
     Benchmark("likes", "likes.py", [], ["--quick"]),
+    # the home page under uvloop / asyncio, with the access log, and on two processes
+    # (issue 16: server choices measured)
+    Benchmark("server", "server_choices.py", [],
+              ["--users", "200", "--posts", "5000", "--follows", "20", "--duration", "3",
+               "--rounds", "1"], needs_wrk=True),
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

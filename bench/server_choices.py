@@ -43,6 +43,7 @@ from bench.common import (  # noqa: E402 - after the sys.path line above
     response_check_script,
     run_wrk_checked,
     serve,
+    write_result,
 )
 from bench.pages import PAGES, PASSWORD, check_page, pick_user  # noqa: E402
 from microblog.testing import login_cookie, run_cli  # noqa: E402
@@ -133,6 +134,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{variant:<12} {statistics.median(rps):>8.0f} ({min(rps):.0f}-{max(rps):.0f})"
               f"{'':>5} {statistics.median(p99):>14.1f} {statistics.median(cpus):>12.2f} "
               f"({min(cpus):.2f}-{max(cpus):.2f})")
+    summary = {variant: {
+        "requests_per_s": statistics.median(r[0] for r in runs),
+        "requests_per_s_min": min(r[0] for r in runs),
+        "requests_per_s_max": max(r[0] for r in runs),
+        "p99_ms": statistics.median(r[1] for r in runs),
+        "server_cpu_ms_per_request": statistics.median(r[2] for r in runs)}
+        for variant, runs in figures.items() if runs}
+    headline = "; ".join(f"{v} {f['requests_per_s']:.0f} req/s" for v, f in summary.items())
+    write_result(args.json, "server", args, {"variants": summary, "errors": errors}, [],
+                 headline)
     if errors:
         raise BenchError(f"{errors} response(s) were not the signed-in home page")
     return 0
