@@ -251,8 +251,13 @@ def run_wrk(url: str, cookie: str | None, duration: int, connections: int, threa
             timeout_s: int = 10, script: Path | None = None) -> WrkResult:
     """wrk against `url`, with a session cookie and/or a Lua `script` (rotating paths,
     headers)."""
-    # wrk's own --timeout marks a request as a socket-timeout error; the outer timeout only
-    # guards against a hung wrk
+    return parse_wrk(_wrk(url, cookie, duration, connections, threads, timeout_s, script))
+
+
+def _wrk(url: str, cookie: str | None, duration: int, connections: int, threads: int,
+         timeout_s: int, script: Path | None) -> str:
+    """wrk's output. Its own --timeout marks a request as a socket-timeout error; the outer
+    timeout only guards against a hung wrk."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
                f"--timeout={timeout_s}s", "--latency"]
     if cookie is not None:
@@ -267,7 +272,7 @@ def run_wrk(url: str, cookie: str | None, duration: int, connections: int, threa
         raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
     if result.returncode:
         raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
-    return parse_wrk(result.stdout)
+    return result.stdout
 
 
 # --- file limits and process figures (/proc) -------------------------------------------------
@@ -391,19 +396,8 @@ def run_wrk_checked(url: str, cookie: str | None, duration: int, connections: in
                     ) -> tuple[WrkResult, ResponseCheck]:
     """`run_wrk` with a `response_check_script`: wrk's figures (its "Non-2xx or 3xx" count
     included) and what the script saw of every response."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-               f"--timeout={timeout_s}s", "--latency", "-s", str(script)]
-    if cookie is not None:
-        command += ["-H", f"Cookie: {cookie}"]
-    command.append(url)
-    try:
-        result = subprocess.run(command, capture_output=True, text=True,
-                                timeout=duration + timeout_s + 30, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"wrk did not finish within {duration + timeout_s + 30}s") from exc
-    if result.returncode:
-        raise BenchError(f"wrk failed ({result.returncode}): {result.stderr}{result.stdout}")
-    return parse_wrk(result.stdout), parse_response_check(result.stdout)
+    output = _wrk(url, cookie, duration, connections, threads, timeout_s, script)
+    return parse_wrk(output), parse_response_check(output)
 
 
 def raise_nofile_limit(wanted: int) -> tuple[int, int]:

@@ -39,7 +39,7 @@ async def online(user_ids: Iterable[int]) -> set[int]:
             pipe.hvals(presence_key(user_id))
         results = await pipe.execute()
     return {uid for uid, deadlines in zip(ids, results, strict=True)
-            if any(float(d) > now for d in deadlines)}
+            if _live(deadlines, now)}
 
 
 async def is_online(user_id: int) -> bool:
@@ -47,7 +47,11 @@ async def is_online(user_id: int) -> bool:
     if resources.redis is None:
         return False
     deadlines = await resources.redis.hvals(presence_key(user_id))  # type: ignore[misc]
-    now = time.time()
+    return _live(deadlines, time.time())
+
+
+def _live(deadlines: list[str], now: float) -> bool:
+    """Whether any of a user's instances still vouches for a socket of theirs."""
     return any(float(d) > now for d in deadlines)
 
 
